@@ -1,0 +1,54 @@
+# Developer commands. `make test` sets up everything it needs from a clean clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help install redis-server test test-unit lint fmt type demo bench check clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with dev dependencies
+
+redis-server:  ## make sure a redis-server binary is available (installs it when root)
+	@scripts/ensure-redis-server.sh
+
+test: install redis-server  ## lint, then run the whole test suite against a real redis-server
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/pytest
+
+test-unit: install  ## tests that need no Redis
+	$(BIN)/pytest tests/unit
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+fmt: install  ## format the code
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+type: install  ## mypy --strict on src/
+	$(BIN)/python -m pip install --quiet mypy
+	$(BIN)/mypy
+
+demo: install redis-server  ## the interview story: interrupted, resumed from a new process, inspected
+	@scripts/demo.sh
+
+bench: install redis-server  ## serializer benchmark against JsonPlusSerializer
+	$(BIN)/python benchmarks/bench_serde.py
+
+check: lint type test  ## everything CI could run
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .redis-run

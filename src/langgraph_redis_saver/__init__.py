@@ -1,0 +1,33 @@
+"""Durable LangGraph checkpoints on plain Redis.
+
+>>> from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
+"""
+
+from ._version import __version__
+from .errors import (
+    CheckpointCorruptedError,
+    ConfigurationError,
+    DecodeError,
+    RedisSaverError,
+    SchemaVersionError,
+    SerializationError,
+    UnsafeTypeError,
+)
+from .keys import KeySchema
+from .saver import DEFAULT_TTL, RedisCheckpointSaver
+from .serde import SafeMsgpackSerializer
+
+__all__ = [
+    "DEFAULT_TTL",
+    "CheckpointCorruptedError",
+    "ConfigurationError",
+    "DecodeError",
+    "KeySchema",
+    "RedisCheckpointSaver",
+    "RedisSaverError",
+    "SafeMsgpackSerializer",
+    "SchemaVersionError",
+    "SerializationError",
+    "UnsafeTypeError",
+    "__version__",
+]

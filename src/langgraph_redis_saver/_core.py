@@ -1,0 +1,482 @@
+"""The saver's logic, without I/O.
+
+Every operation is a flow (see ``_drive``): a generator that yields a `Batch`
+of Redis commands, receives the replies, and returns the result. Sync and
+async methods of the saver run the same flow with different drivers, so the
+logic exists once. Nothing here imports a Redis client or awaits.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgpack
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    SerializerProtocol,
+    get_serializable_checkpoint_metadata,
+    writes_sort_key,
+)
+
+from . import scripts
+from ._drive import Batch, Call, Emit, Flow
+from .errors import CheckpointCorruptedError, ConfigurationError, SchemaVersionError
+from .keys import KeySchema, NamespaceKeys, blob_suffix
+
+__all__ = [
+    "Context",
+    "delete_thread_flow",
+    "get_tuple_flow",
+    "list_flow",
+    "next_version",
+    "put_flow",
+    "put_writes_flow",
+]
+
+RECORD_FORMAT = b"1"
+LIST_PAGE = 100
+SESSIONS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a flow needs besides its arguments."""
+
+    keys: KeySchema
+    serde: SerializerProtocol
+    ttl_ms: int  # 0: keys never expire
+    refresh_on_read: bool = False
+
+    @property
+    def read_ttl(self) -> int:
+        return self.ttl_ms if self.refresh_on_read else 0
+
+
+# -- config -------------------------------------------------------------------
+
+
+def ids_from_config(config: RunnableConfig | None) -> tuple[str, str, str | None]:
+    """``(thread_id, checkpoint_ns, checkpoint_id)`` of a run config, validated."""
+    configurable = (config or {}).get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if thread_id is None:
+        raise ConfigurationError(
+            "the config has no 'thread_id': pass "
+            "{'configurable': {'thread_id': '<session id>'}} to invoke()/stream()"
+        )
+    checkpoint_ns = configurable.get("checkpoint_ns") or ""
+    checkpoint_id = configurable.get("checkpoint_id") or None
+    return str(thread_id), str(checkpoint_ns), checkpoint_id
+
+
+def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def next_version(current: str | int | float | None) -> str:
+    """A channel version that sorts after `current` and is unique across forks.
+
+    Versions are ``<counter:032>.<random>`` as in LangGraph's own savers. The
+    random part matters: after a fork or a replay from an old checkpoint, two
+    branches reach the same counter; blobs are keyed by (channel, version), so
+    equal versions would let one branch overwrite the other's values.
+    """
+    if current is None:
+        counter = 0
+    elif isinstance(current, str):
+        counter = int(current.split(".", 1)[0])
+    else:
+        counter = int(current)
+    return f"{counter + 1:032}.{random.getrandbits(64):016x}"
+
+
+# -- encoding -----------------------------------------------------------------
+
+
+def _pack_typed(typed: tuple[str, bytes]) -> bytes:
+    return typed[0].encode() + b"\x00" + typed[1]
+
+
+def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
+    typ, sep, data = raw.partition(b"\x00")
+    if not sep:
+        raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
+    return typ.decode(), data
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise ConfigurationError(
+        f"checkpoint metadata must be JSON-like; got {type(value).__qualname__} "
+        f"({value!r:.60}). Put plain str/int/float/bool/list/dict values in metadata."
+    )
+
+
+def _dump_metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> bytes:
+    md = get_serializable_checkpoint_metadata(config, metadata)
+    return json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# -- put ----------------------------------------------------------------------
+
+
+def _ancestors_to_keep(metadata: CheckpointMetadata) -> int:
+    """How far back a delta channel of this checkpoint may need to read."""
+    counters = metadata.get("counters_since_delta_snapshot") or {}
+    return max((int(c[1]) for c in counters.values()), default=0) + 1 if counters else 0
+
+
+def put_flow(
+    ctx: Context,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    now_ms: int | None = None,
+) -> Flow[RunnableConfig]:
+    """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip."""
+    thread_id, checkpoint_ns, parent_id = ids_from_config(config)
+    cid = checkpoint["id"]
+    ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+    values = checkpoint["channel_values"]
+    dumps = ctx.serde.dumps_typed
+
+    new_keys: list[str] = []
+    new_values: list[bytes] = []
+    kept_keys: list[str] = []
+    suffixes: list[str] = []
+    for channel, version in checkpoint["channel_versions"].items():
+        # A channel without a value (empty, or a DeltaChannel between
+        # snapshots) has no blob; readers treat it as absent.
+        if channel not in values:
+            continue
+        suffix = blob_suffix(channel, version)
+        suffixes.append(suffix)
+        if channel in new_versions:
+            new_keys.append(ns.blob_prefix + suffix)
+            new_values.append(_pack_typed(dumps(values[channel])))
+        else:
+            kept_keys.append(ns.blob_prefix + suffix)
+
+    record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    fields: list[Any] = [
+        "v", RECORD_FORMAT,
+        "checkpoint", _pack_typed(dumps(record)),
+        "metadata", _dump_metadata(config, metadata),
+        "blobs", "\n".join(suffixes),
+        "thread_id", thread_id,
+        "checkpoint_ns", checkpoint_ns,
+        "checkpoint_id", cid,
+    ]  # fmt: skip
+    if parent_id is not None:
+        fields += ["parent", parent_id]
+
+    keys = [ns.record(cid), ns.latest, ns.timeline, ns.namespaces, ns.writes(cid)]
+    args: list[Any] = [
+        ctx.ttl_ms, cid, checkpoint_ns, len(new_keys), len(kept_keys),
+        _ancestors_to_keep(metadata),
+        ns.record_prefix, ns.writes_prefix, ns.blob_prefix, len(fields) // 2,
+        *fields, *new_values,
+    ]  # fmt: skip
+    batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
+    batch.commands += _touch_session(ctx, thread_id, now_ms)
+    yield batch
+    return _config(thread_id, checkpoint_ns, cid)
+
+
+def _touch_session(ctx: Context, thread_id: str, now_ms: int | None) -> list[tuple[Any, ...]]:
+    """Commands that keep the cross-session index current.
+
+    They run outside the per-session script: in a cluster the index lives in
+    another slot. The index is advisory (readers check that a session still
+    exists), so it need not change atomically with the checkpoint.
+    """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    cmds: list[tuple[Any, ...]] = [("ZADD", ctx.keys.sessions, now, thread_id)]
+    if ctx.ttl_ms:
+        cmds.append(("ZREMRANGEBYSCORE", ctx.keys.sessions, "-inf", f"({now - ctx.ttl_ms}"))
+    return cmds
+
+
+# -- put_writes ---------------------------------------------------------------
+
+
+def put_writes_flow(
+    ctx: Context,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str = "",
+) -> Flow[None]:
+    """Store a task's pending writes for one checkpoint; one round trip."""
+    thread_id, checkpoint_ns, cid = ids_from_config(config)
+    if cid is None:
+        raise ConfigurationError("put_writes needs a config with a 'checkpoint_id'")
+    ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+    args: list[Any] = [ctx.ttl_ms, ns.blob_prefix, len(writes)]
+    dumps = ctx.serde.dumps_typed
+    for idx, (channel, value) in enumerate(writes):
+        widx = WRITES_IDX_MAP.get(channel, idx)
+        typ, data = dumps(value)
+        args += [
+            msgpack.packb((task_id, widx)),
+            msgpack.packb((task_id, channel, typ, data, task_path, widx), use_bin_type=True),
+            "set" if widx < 0 else "nx",
+        ]
+    keys = [ns.writes(cid), ns.record(cid), ns.latest, ns.timeline, ns.namespaces]
+    yield Batch([Call(scripts.PUT_WRITES, keys, args)])
+
+
+# -- reads --------------------------------------------------------------------
+
+
+def _parse_writes(ctx: Context, raw: Iterable[bytes], key: str) -> list[PendingWrite]:
+    rows = []
+    for envelope in raw:
+        try:
+            task_id, channel, typ, data, task_path, idx = msgpack.unpackb(envelope, raw=False)
+        except Exception as exc:
+            raise CheckpointCorruptedError(f"{key!r} holds a malformed pending write") from exc
+        rows.append((writes_sort_key(task_path, task_id, idx), task_id, channel, typ, data))
+    rows.sort(key=lambda r: r[0])
+    loads = ctx.serde.loads_typed
+    return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
+
+
+def parse_entry(
+    ctx: Context, thread_id: str, checkpoint_ns: str, reply: Sequence[Any]
+) -> CheckpointTuple:
+    """Turn one checkpoint as returned by the Lua scripts into a `CheckpointTuple`."""
+    raw_id, fmt, raw_checkpoint, raw_metadata, raw_parent, raw_blobs, blob_values, raw_writes = (
+        reply
+    )
+    cid = raw_id.decode()
+    ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+    rkey = ns.record(cid)
+    check_record_format(fmt, rkey)
+    loads = ctx.serde.loads_typed
+    checkpoint = cast(Checkpoint, loads(_unpack_typed(raw_checkpoint, rkey)))
+    try:
+        metadata = json.loads(raw_metadata) if raw_metadata else {}
+    except ValueError as exc:
+        raise CheckpointCorruptedError(f"{rkey!r} has metadata that is not JSON") from exc
+
+    channel_values: dict[str, Any] = {}
+    if raw_blobs:
+        by_suffix = {blob_suffix(ch, ver): ch for ch, ver in checkpoint["channel_versions"].items()}
+        for suffix, value in zip(raw_blobs.decode().split("\n"), blob_values, strict=False):
+            if value is None:
+                raise CheckpointCorruptedError(
+                    f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
+                    f"{ns.blob_prefix + suffix!r}, which is missing from Redis. It was "
+                    f"deleted by hand or evicted: run `lgrs doctor` and use a "
+                    f"'noeviction' or 'volatile-*' maxmemory-policy."
+                )
+            channel = by_suffix.get(suffix)
+            if channel is None:
+                raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
+            channel_values[channel] = loads(_unpack_typed(value, ns.blob_prefix + suffix))
+    checkpoint["channel_values"] = channel_values
+
+    return CheckpointTuple(
+        config=_config(thread_id, checkpoint_ns, cid),
+        checkpoint=checkpoint,
+        metadata=cast(CheckpointMetadata, metadata),
+        parent_config=(
+            _config(thread_id, checkpoint_ns, raw_parent.decode()) if raw_parent else None
+        ),
+        pending_writes=_parse_writes(ctx, raw_writes, ns.writes(cid)),
+    )
+
+
+def _get_call(ctx: Context, ns: NamespaceKeys, checkpoint_id: str | None) -> Call:
+    return Call(
+        scripts.GET,
+        [ns.latest, ns.timeline],
+        [
+            checkpoint_id or "",
+            ns.record_prefix,
+            ns.writes_prefix,
+            ns.blob_prefix,
+            ctx.read_ttl,
+        ],
+    )
+
+
+def get_tuple_flow(ctx: Context, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
+    """One checkpoint (by id, or the newest of its namespace); one round trip."""
+    thread_id, checkpoint_ns, cid = ids_from_config(config)
+    ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+    (reply,) = yield Batch([_get_call(ctx, ns, cid)])
+    if not reply:
+        return None
+    return parse_entry(ctx, thread_id, checkpoint_ns, reply)
+
+
+def _list_call(
+    ctx: Context,
+    ns: NamespaceKeys,
+    before: str | None,
+    limit: int,
+    filter_json: str,
+    exact_id: str | None,
+) -> Call:
+    args = [
+        ns.record_prefix, ns.writes_prefix, ns.blob_prefix,
+        before or "", limit, filter_json, exact_id or "",
+    ]  # fmt: skip
+    return Call(scripts.LIST, [ns.timeline], args)
+
+
+def _filter_json(filter: Mapping[str, Any] | None) -> str:
+    if not filter:
+        return ""
+    try:
+        return json.dumps(dict(filter), separators=(",", ":"), ensure_ascii=False)
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"list(filter=...) values must be JSON-like (str, int, float, bool, None, "
+            f"list, dict); got {filter!r:.100}"
+        ) from exc
+
+
+def list_flow(
+    ctx: Context,
+    config: RunnableConfig | None,
+    *,
+    filter: Mapping[str, Any] | None = None,
+    before: RunnableConfig | None = None,
+    limit: int | None = None,
+) -> Flow[None]:
+    """Emit matching checkpoints, newest first.
+
+    One namespace: one round trip per page (a single page when `limit` is
+    set). All namespaces of a session: one round trip for the namespace set
+    and one for the pages. ``config=None``: sessions come from the
+    cross-session index, newest first, a page of sessions at a time.
+    """
+    if limit is not None and limit <= 0:
+        return
+    before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+    fjson = _filter_json(filter)
+    remaining = limit
+    if config is None:
+        start = 0
+        while True:
+            (ids,) = yield Batch(
+                [("ZREVRANGE", ctx.keys.sessions, start, start + SESSIONS_PAGE - 1)]
+            )
+            for raw in ids:
+                emitted = yield from _list_thread(
+                    ctx, raw.decode(), None, None, before_id, fjson, remaining
+                )
+                if remaining is not None:
+                    remaining -= emitted
+                    if remaining <= 0:
+                        return
+            if len(ids) < SESSIONS_PAGE:
+                return
+            start += SESSIONS_PAGE
+    thread_id, _, exact_id = ids_from_config(config)
+    configurable = config.get("configurable") or {}
+    checkpoint_ns = configurable.get("checkpoint_ns")
+    yield from _list_thread(ctx, thread_id, checkpoint_ns, exact_id, before_id, fjson, remaining)
+
+
+def _list_thread(
+    ctx: Context,
+    thread_id: str,
+    checkpoint_ns: str | None,
+    exact_id: str | None,
+    before_id: str | None,
+    fjson: str,
+    limit: int | None,
+) -> Flow[int]:
+    if exact_id is not None and before_id is not None and not exact_id < before_id:
+        return 0
+    if checkpoint_ns is not None:
+        namespaces = [checkpoint_ns]
+    else:
+        ns_keys = ctx.keys.namespace(thread_id, "")
+        (members,) = yield Batch([("SMEMBERS", ns_keys.namespaces)])
+        namespaces = sorted({m.decode() for m in members} | {""})
+    page = limit if limit is not None else LIST_PAGE
+    cursors: dict[str, str | None] = {ns: before_id for ns in namespaces}
+    emitted = 0
+    while cursors:
+        order = list(cursors)
+        replies = yield Batch(
+            [
+                _list_call(
+                    ctx, ctx.keys.namespace(thread_id, ns), cursors[ns], page, fjson, exact_id
+                )
+                for ns in order
+            ]
+        )
+        found: list[CheckpointTuple] = []
+        for ns, (entries, cursor) in zip(order, replies, strict=False):
+            found += [parse_entry(ctx, thread_id, ns, e) for e in entries]
+            if cursor and limit is None:
+                cursors[ns] = cursor.decode()
+            else:
+                del cursors[ns]
+        if len(order) > 1:
+            found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
+        if limit is not None:
+            found = found[: limit - emitted]
+        emitted += len(found)
+        yield Emit(found)
+        if limit is not None and emitted >= limit:
+            break
+    return emitted
+
+
+# -- delete -------------------------------------------------------------------
+
+
+def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
+    """Delete every key of one session: two round trips."""
+    thread_id = str(thread_id)
+    root = ctx.keys.namespace(thread_id, "")
+    (members,) = yield Batch([("SMEMBERS", root.namespaces)])
+    namespaces = {m.decode() for m in members} | {""}
+    args: list[Any] = [len(namespaces)]
+    for checkpoint_ns in sorted(namespaces):
+        ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+        args += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline]
+    yield Batch(
+        [
+            Call(scripts.DELETE, [root.namespaces], args),
+            ("ZREM", ctx.keys.sessions, thread_id),
+        ]
+    )
+
+
+def check_record_format(version: bytes | None, key: str) -> None:
+    """Refuse records written by a newer, incompatible layout."""
+    if version is not None and version != RECORD_FORMAT:
+        raise SchemaVersionError(
+            f"{key!r} uses record format {version.decode(errors='replace')!r}; this "
+            f"version of langgraph-redis-saver reads format {RECORD_FORMAT.decode()!r}. "
+            f"Upgrade: pip install -U langgraph-redis-saver"
+        )

@@ -1,0 +1,175 @@
+"""Drivers: the only place that talks to Redis.
+
+The saver's logic lives in ``_core`` as generators ("flows") that yield a
+`Batch` of commands and receive the replies, as httpx's ``Auth.auth_flow``
+does. A batch is sent as one pipeline, so one batch costs one network round
+trip. `run_flow` and `arun_flow` drive the same flow with a sync or an async
+client; queueing commands on a redis-py pipeline is synchronous on both, so
+only ``execute()`` differs.
+
+Scripts are called with EVALSHA. A server that does not know a script (first
+use, restart, ``SCRIPT FLUSH``, failover to a replica) answers NOSCRIPT; the
+driver then loads the scripts of that batch and sends the batch again. Every
+batch is idempotent, so a second send is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from redis.exceptions import NoScriptError
+
+from .scripts import Script
+
+__all__ = [
+    "Batch",
+    "Call",
+    "Emit",
+    "Flow",
+    "aiter_flow",
+    "arun_flow",
+    "execute",
+    "iter_flow",
+    "run_flow",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One EVALSHA of a `Script`."""
+
+    script: Script
+    keys: Sequence[str]
+    args: Sequence[Any]
+
+
+Command = Call | tuple[Any, ...]
+
+
+@dataclass
+class Batch:
+    """Commands sent together in one pipeline (one round trip)."""
+
+    commands: list[Command] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Items a listing flow hands to its caller before asking for more."""
+
+    items: Sequence[Any]
+
+
+Step = Batch | Emit
+Flow = Generator[Step, Any, T]
+
+
+def _queue(pipe: Any, batch: Batch) -> None:
+    for cmd in batch.commands:
+        if isinstance(cmd, Call):
+            pipe.execute_command("EVALSHA", cmd.script.sha, len(cmd.keys), *cmd.keys, *cmd.args)
+        else:
+            pipe.execute_command(*cmd)
+
+
+def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
+    """Scripts to load before a retry, or None when the replies are final.
+
+    Raises the first error reply that is not NOSCRIPT.
+    """
+    missing: dict[str, Script] = {}
+    for cmd, reply in zip(batch.commands, replies, strict=False):
+        if isinstance(reply, NoScriptError) and isinstance(cmd, Call):
+            missing[cmd.script.sha] = cmd.script
+        elif isinstance(reply, Exception):
+            raise reply
+    return list(missing.values()) or None
+
+
+def execute(client: Any, batch: Batch) -> list[Any]:
+    """Send one batch in one pipeline and return its replies."""
+    for attempt in range(3):
+        with client.pipeline(transaction=False) as pipe:
+            _queue(pipe, batch)
+            replies: list[Any] = pipe.execute(raise_on_error=False)
+        missing = _missing_scripts(batch, replies)
+        if missing is None:
+            return replies
+        if attempt == 2:
+            break
+        for script in missing:
+            client.script_load(script.source)
+    raise NoScriptError("Lua scripts could not be loaded; is SCRIPT LOAD allowed for this user?")
+
+
+async def aexecute(client: Any, batch: Batch) -> list[Any]:
+    """Async twin of `execute`."""
+    for attempt in range(3):
+        async with client.pipeline(transaction=False) as pipe:
+            _queue(pipe, batch)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        missing = _missing_scripts(batch, replies)
+        if missing is None:
+            return replies
+        if attempt == 2:
+            break
+        for script in missing:
+            await client.script_load(script.source)
+    raise NoScriptError("Lua scripts could not be loaded; is SCRIPT LOAD allowed for this user?")
+
+
+def run_flow(client: Any, flow: Flow[T]) -> T:
+    """Drive a flow to its return value with a sync client."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        reply = execute(client, step) if isinstance(step, Batch) else None
+
+
+async def arun_flow(client: Any, flow: Flow[T]) -> T:
+    """Drive a flow to its return value with an async client."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        reply = await aexecute(client, step) if isinstance(step, Batch) else None
+
+
+def iter_flow(client: Any, flow: Flow[Any]) -> Iterator[Any]:
+    """Yield what a listing flow emits, fetching batches as the caller consumes."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration:
+            return
+        if isinstance(step, Emit):
+            yield from step.items
+            reply = None
+        else:
+            reply = execute(client, step)
+
+
+async def aiter_flow(client: Any, flow: Flow[Any]) -> AsyncIterator[Any]:
+    """Async twin of `iter_flow`."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration:
+            return
+        if isinstance(step, Emit):
+            for item in step.items:
+                yield item
+            reply = None
+        else:
+            reply = await aexecute(client, step)

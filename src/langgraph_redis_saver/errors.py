@@ -1,0 +1,65 @@
+"""Exceptions raised by langgraph-redis-saver.
+
+Every error the package raises itself derives from `RedisSaverError`::
+
+    RedisSaverError(Exception)                  root: catch this one
+    ├── ConfigurationError(ValueError)          bad client, URL, option or config
+    ├── SerializationError                      a value could not be encoded or decoded
+    │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
+    │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
+    ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
+    └── SchemaVersionError                      stored data was written by a newer format
+
+Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
+`ResponseError`, ...) propagate unchanged: they already say which server
+could not be reached, and wrapping them would hide redis-py's retry semantics.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckpointCorruptedError",
+    "ConfigurationError",
+    "DecodeError",
+    "RedisSaverError",
+    "SchemaVersionError",
+    "SerializationError",
+    "UnsafeTypeError",
+]
+
+
+class RedisSaverError(Exception):
+    """Base class of every error raised by langgraph-redis-saver."""
+
+
+class ConfigurationError(RedisSaverError, ValueError):
+    """A client, URL, option or run config is not usable as given."""
+
+
+class SerializationError(RedisSaverError):
+    """A value could not be serialized or deserialized."""
+
+
+class UnsafeTypeError(SerializationError, TypeError):
+    """A type is not on the serializer's allowlist.
+
+    Raised when encoding a value of an unregistered type, and when stored data
+    names a type tag that is not registered (nothing is imported or executed).
+    """
+
+
+class DecodeError(SerializationError, ValueError):
+    """Stored bytes are malformed, truncated, oversized or not in our format."""
+
+
+class CheckpointCorruptedError(RedisSaverError):
+    """A stored checkpoint is incomplete or unreadable.
+
+    The message names the Redis key involved. Typical causes: keys removed by
+    hand or by an eviction policy (`maxmemory-policy` other than
+    `noeviction`/`volatile-*` with TTLs on), or data written by another tool.
+    """
+
+
+class SchemaVersionError(RedisSaverError):
+    """Stored data uses a format version newer than this library understands."""

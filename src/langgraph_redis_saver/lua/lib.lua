@@ -1,0 +1,48 @@
+-- Shared helpers, prepended to every script by scripts.py (Redis has no
+-- includes, and EVAL-based scripts keep Redis 6.2 support).
+
+-- Twin of keys.escape(): a test runs both over every byte.
+local function esc(s)
+  if s == '' then return '%' end
+  if s == 'latest' then return '%6Catest' end
+  return (string.gsub(s, '[%%:{}%*%?%[%]\\%c ]', function(c)
+    return string.format('%%%02X', string.byte(c))
+  end))
+end
+
+-- Blob key suffixes are stored newline-separated; escaped parts never hold '\n'.
+local function blob_keys(prefix, field)
+  local out = {}
+  if field and field ~= '' then
+    for suffix in string.gmatch(field, '[^\n]+') do
+      out[#out + 1] = prefix .. suffix
+    end
+  end
+  return out
+end
+
+local function expire_all(keys, ttl)
+  for i = 1, #keys do
+    redis.call('PEXPIRE', keys[i], ttl)
+  end
+end
+
+-- One checkpoint as returned to Python:
+-- {id, format, checkpoint, metadata, parent|false, blobs|false, {blob values}, {writes}}
+-- or false when the record does not exist. Refreshes TTLs when ttl > 0.
+local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl)
+  local rk = rec_prefix .. esc(cid)
+  local rec = redis.call('HMGET', rk, 'v', 'checkpoint', 'metadata', 'parent', 'blobs')
+  if not rec[2] then return false end
+  local bkeys = blob_keys(blob_prefix, rec[5])
+  local values = {}
+  if #bkeys > 0 then values = redis.call('MGET', unpack(bkeys)) end
+  local wk = writes_prefix .. esc(cid)
+  local writes = redis.call('HVALS', wk)
+  if ttl > 0 then
+    redis.call('PEXPIRE', rk, ttl)
+    redis.call('PEXPIRE', wk, ttl)
+    expire_all(bkeys, ttl)
+  end
+  return {cid, rec[1], rec[2], rec[3], rec[4], rec[5], values, writes}
+end

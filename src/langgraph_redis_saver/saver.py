@@ -1,0 +1,404 @@
+"""`RedisCheckpointSaver`: LangGraph checkpoints on plain Redis, sync and async.
+
+The methods here are thin shells: each builds a flow from ``_core`` and runs
+it with the sync or the async driver from ``_drive``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, cast
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    SerializerProtocol,
+)
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+from . import _core
+from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
+from .errors import ConfigurationError
+from .keys import DEFAULT_PREFIX, KeySchema
+from .serde import SafeMsgpackSerializer
+
+__all__ = ["DEFAULT_TTL", "RedisCheckpointSaver"]
+
+DEFAULT_TTL = timedelta(hours=24)
+"""Default sliding expiry of a session: 24 hours after its last write."""
+
+_SYNC_TYPES = (redis.Redis, redis.cluster.RedisCluster)
+_ASYNC_TYPES = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
+_CLUSTER_TYPES = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
+_UNSET: Any = object()
+
+
+def _ttl_ms(ttl: float | timedelta | None) -> int:
+    if ttl is None:
+        return 0
+    if isinstance(ttl, timedelta):
+        seconds = ttl.total_seconds()
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+        seconds = float(ttl)
+    else:
+        raise ConfigurationError(
+            f"ttl must be seconds (int/float), a timedelta, or None to keep sessions "
+            f"forever; got {ttl!r}"
+        )
+    if seconds <= 0 or seconds != seconds:
+        raise ConfigurationError(
+            f"ttl must be positive; got {ttl!r}. Use ttl=None to disable expiry."
+        )
+    return max(1, round(seconds * 1000))
+
+
+def _check_client(client: Any, role: str) -> None:
+    if client is None:
+        return
+    if not isinstance(client, _SYNC_TYPES + _ASYNC_TYPES):
+        raise ConfigurationError(
+            f"{role} must be a redis-py client (redis.Redis, redis.asyncio.Redis or a "
+            f"RedisCluster), got {type(client).__qualname__}; or use "
+            f"RedisCheckpointSaver.from_url('redis://...')"
+        )
+    if client.get_encoder().decode_responses:
+        raise ConfigurationError(
+            "the Redis client was created with decode_responses=True; checkpoints are "
+            "binary. Create it without that option, e.g. redis.Redis.from_url(url)"
+        )
+
+
+def mask_url(url: str) -> str:
+    """A Redis URL with any password replaced by ``***`` (for messages and logs)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else f"{scheme}://***@{host}"
+
+
+class RedisCheckpointSaver(BaseCheckpointSaver[str]):
+    """A LangGraph checkpoint saver on plain Redis (no modules), sync and async.
+
+    One object serves ``graph.invoke``/``stream`` and ``ainvoke``/``astream``.
+    Each operation is one Lua script call (one network round trip); a
+    checkpoint and its ``latest`` pointer change atomically; a session expires
+    `ttl` after its last write.
+
+    Args:
+        client: A redis-py client: ``redis.Redis`` or ``redis.asyncio.Redis``
+            (or a ``RedisCluster`` twin). Must not use ``decode_responses``.
+        aclient: An async client to pair with a sync `client`, so one saver
+            serves both ``invoke`` and ``ainvoke``. `from_url` makes both.
+        ttl: Sliding expiry of a session (seconds or ``timedelta``); ``None``
+            keeps sessions until deleted. Default 24 hours.
+        key_prefix: Prefix of every key, without the trailing ``:``.
+        serde: Serializer; default `SafeMsgpackSerializer` (no pickle).
+        cluster: Use hash-tagged keys for Redis Cluster. Detected from the
+            client type when not given.
+        refresh_on_read: Reading a checkpoint also extends its TTL.
+
+    Example:
+        ```python
+        from langgraph_redis_saver import RedisCheckpointSaver
+
+        with RedisCheckpointSaver.from_url("redis://localhost:6379/0") as saver:
+            graph = builder.compile(checkpointer=saver)
+            config = {"configurable": {"thread_id": "cli_20251108_145739"}}
+            graph.invoke({"messages": [("user", "hi")]}, config)
+        ```
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        aclient: Any = None,
+        ttl: float | timedelta | None = DEFAULT_TTL,
+        key_prefix: str = DEFAULT_PREFIX,
+        serde: SerializerProtocol | None = None,
+        cluster: bool | None = None,
+        refresh_on_read: bool = False,
+    ) -> None:
+        super().__init__(serde=serde or SafeMsgpackSerializer())
+        _check_client(client, "client")
+        _check_client(aclient, "aclient")
+        if aclient is not None and not isinstance(aclient, _ASYNC_TYPES):
+            raise ConfigurationError("aclient must be an async client (redis.asyncio.Redis)")
+        if isinstance(client, _ASYNC_TYPES):
+            client, aclient = None, client if aclient is None else aclient
+        if client is None and aclient is None:
+            raise ConfigurationError(
+                "no Redis client given: pass RedisCheckpointSaver(redis.Redis.from_url(url)) "
+                "or use RedisCheckpointSaver.from_url(url)"
+            )
+        self._client = client
+        self._aclient = aclient
+        self._owned = False
+        self._url: str | None = None
+        self._client_kwargs: dict[str, Any] = {}
+        if cluster is None:
+            cluster = isinstance(client, _CLUSTER_TYPES) or isinstance(aclient, _CLUSTER_TYPES)
+        self.ttl_ms = _ttl_ms(ttl)
+        self._ctx = _core.Context(
+            keys=KeySchema(key_prefix, cluster=cluster),
+            serde=self.serde,
+            ttl_ms=self.ttl_ms,
+            refresh_on_read=refresh_on_read,
+        )
+
+    # -- construction and lifetime ------------------------------------------------
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        cluster: bool | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> RedisCheckpointSaver:
+        """A saver that owns its clients, built from a Redis URL.
+
+        Usable as a plain call, ``with`` or ``async with``; closing closes only
+        the clients it created. The async client is created on first async use,
+        inside the running event loop.
+
+        Args:
+            url: ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL.
+            cluster: Force (``True``) or skip (``False``) cluster mode. By
+                default the server is asked (``INFO cluster``) once.
+            client_kwargs: Extra keyword arguments for redis-py's ``from_url``
+                (timeouts, retry policy, TLS settings).
+            **options: Saver options: ``ttl``, ``key_prefix``, ``serde``,
+                ``refresh_on_read``.
+        """
+        kwargs = dict(client_kwargs or {})
+        if kwargs.get("decode_responses"):
+            raise ConfigurationError(
+                "decode_responses=True is not supported: checkpoints are binary"
+            )
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigurationError(
+                f"expected a Redis URL such as 'redis://localhost:6379/0', got {url!r:.80}"
+            )
+        try:
+            probe = redis.Redis.from_url(url, **kwargs)
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid Redis URL {mask_url(url)!r}: {exc}") from None
+        if cluster is None:
+            try:
+                cluster = bool(probe.info("cluster").get("cluster_enabled"))
+            except BaseException:
+                probe.close()
+                raise
+        client: Any = probe
+        if cluster:
+            probe.close()
+            client = redis.cluster.RedisCluster.from_url(url, **kwargs)
+        saver = cls(client, cluster=cluster, **options)
+        saver._owned = True
+        saver._url = url
+        saver._client_kwargs = kwargs
+        return saver
+
+    def close(self) -> None:
+        """Close the sync client if this saver created it (see `from_url`)."""
+        if self._owned and self._client is not None:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        """Close the clients this saver created (see `from_url`)."""
+        if self._owned and self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None
+        self.close()
+
+    def __enter__(self) -> RedisCheckpointSaver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RedisCheckpointSaver:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        mode = "cluster" if self._ctx.keys.cluster else "standalone"
+        ttl = f"{self.ttl_ms / 1000:g}s" if self.ttl_ms else None
+        return f"<RedisCheckpointSaver prefix={self._ctx.keys.prefix!r} {mode} ttl={ttl}>"
+
+    @property
+    def keys(self) -> KeySchema:
+        """The key layout in use (see ``docs/key-schema.md``)."""
+        return self._ctx.keys
+
+    def _sync(self) -> Any:
+        if self._client is None:
+            raise ConfigurationError(
+                "this saver has only an async client, so use the async API (ainvoke, "
+                "astream, aget_tuple...); for sync calls pass a sync client too: "
+                "RedisCheckpointSaver(redis.Redis(...), aclient=redis.asyncio.Redis(...)) "
+                "or use RedisCheckpointSaver.from_url(url)"
+            )
+        return self._client
+
+    def _async(self) -> Any:
+        if self._aclient is None:
+            if not self._owned or self._url is None:
+                raise ConfigurationError(
+                    "this saver has only a sync client, so use the sync API (invoke, "
+                    "stream, get_tuple...); for async calls pass aclient="
+                    "redis.asyncio.Redis(...) too, or use RedisCheckpointSaver.from_url(url)"
+                )
+            cls = (
+                redis.asyncio.cluster.RedisCluster
+                if self._ctx.keys.cluster
+                else redis.asyncio.Redis
+            )
+            self._aclient = cls.from_url(self._url, **self._client_kwargs)
+        return self._aclient
+
+    def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> RedisCheckpointSaver:
+        """A shallow copy whose serializer also accepts `extra_allowlist` types.
+
+        LangGraph calls this when compiling a graph in strict msgpack mode, with
+        the ``(module, name)`` pairs of the state schema's types. Works when the
+        serializer is wrapped in LangGraph's ``EncryptedSerializer``.
+        """
+        serde = self.serde
+        inner = serde.serde if isinstance(serde, EncryptedSerializer) else serde
+        if not isinstance(inner, SafeMsgpackSerializer):
+            return cast(RedisCheckpointSaver, super().with_allowlist(extra_allowlist))
+        updated = inner.with_allowlist(extra_allowlist)
+        if updated is inner:
+            return self
+        new_serde: SerializerProtocol = (
+            EncryptedSerializer(serde.cipher, updated)
+            if isinstance(serde, EncryptedSerializer)
+            else updated
+        )
+        clone = copy.copy(self)
+        clone.serde = new_serde
+        clone._ctx = dataclasses.replace(self._ctx, serde=new_serde)
+        clone._owned = False  # the original closes the clients
+        return clone
+
+    # -- BaseCheckpointSaver: sync ----------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint named by `config`, or the newest of its thread and namespace."""
+        return run_flow(self._sync(), _core.get_tuple_flow(self._ctx, config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first; `config=None` lists every session."""
+        flow = _core.list_flow(self._ctx, config, filter=filter, before=before, limit=limit)
+        return iter_flow(self._sync(), flow)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint atomically with its ``latest`` pointer."""
+        flow = _core.put_flow(self._ctx, config, checkpoint, metadata, new_versions)
+        return run_flow(self._sync(), flow)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store pending writes of a task for the checkpoint in `config`."""
+        flow = _core.put_writes_flow(self._ctx, config, writes, task_id, task_path)
+        run_flow(self._sync(), flow)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, write and blob of a thread."""
+        run_flow(self._sync(), _core.delete_thread_flow(self._ctx, thread_id))
+
+    def get_next_version(self, current: str | None, channel: None = None) -> str:
+        """A version after `current`, unique across forks of a thread."""
+        return _core.next_version(current)
+
+    # -- BaseCheckpointSaver: async ---------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async `get_tuple`."""
+        return await arun_flow(self._async(), _core.get_tuple_flow(self._ctx, config))
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async `list`."""
+        flow = _core.list_flow(self._ctx, config, filter=filter, before=before, limit=limit)
+        async for item in aiter_flow(self._async(), flow):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async `put`."""
+        flow = _core.put_flow(self._ctx, config, checkpoint, metadata, new_versions)
+        return await arun_flow(self._async(), flow)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async `put_writes`."""
+        flow = _core.put_writes_flow(self._ctx, config, writes, task_id, task_path)
+        await arun_flow(self._async(), flow)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async `delete_thread`."""
+        await arun_flow(self._async(), _core.delete_thread_flow(self._ctx, thread_id))

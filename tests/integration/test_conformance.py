@@ -1,0 +1,34 @@
+"""LangGraph's own checkpointer conformance suite, against a real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.capabilities import BASE_CAPABILITIES, Capability
+from langgraph.checkpoint.conformance.report import ProgressCallbacks
+
+from langgraph_redis_saver import RedisCheckpointSaver
+
+
+async def test_conformance_suite(redis_url: str) -> None:
+    @checkpointer_test(name="RedisCheckpointSaver")
+    async def factory() -> AsyncIterator[RedisCheckpointSaver]:
+        prefix = f"conformance-{uuid.uuid4().hex[:8]}:checkpoint"
+        async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+            yield saver
+
+    report = await validate(factory, progress=ProgressCallbacks.quiet())
+    failures = {
+        cap: result.failures for cap, result in report.results.items() if result.passed is False
+    }
+    assert not failures, failures
+    passed = {cap for cap, result in report.results.items() if result.passed}
+    assert {c.value for c in BASE_CAPABILITIES} <= passed, report.results
+    for cap in BASE_CAPABILITIES:
+        assert report.results[cap.value].tests_passed > 0
+    # Extended capabilities we implement must pass too, never be skipped silently.
+    for cap in (Capability.DELETE_FOR_RUNS, Capability.COPY_THREAD, Capability.PRUNE):
+        result = report.results[cap.value]
+        assert result.passed is not False
