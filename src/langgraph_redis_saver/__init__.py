@@ -3,6 +3,7 @@
 >>> from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
 """
 
+from ._admin import SessionInfo
 from ._version import __version__
 from .errors import (
     CheckpointCorruptedError,
@@ -28,6 +29,7 @@ __all__ = [
     "SafeMsgpackSerializer",
     "SchemaVersionError",
     "SerializationError",
+    "SessionInfo",
     "UnsafeTypeError",
     "__version__",
 ]

@@ -32,7 +32,7 @@ from langgraph.checkpoint.base import (
 from . import scripts
 from ._drive import Batch, Call, Emit, Flow
 from .errors import CheckpointCorruptedError, ConfigurationError, SchemaVersionError
-from .keys import KeySchema, NamespaceKeys, blob_suffix
+from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
 
 __all__ = [
     "Context",
@@ -57,6 +57,8 @@ class Context:
     serde: SerializerProtocol
     ttl_ms: int  # 0: keys never expire
     refresh_on_read: bool = False
+    session_index_keys: tuple[str, ...] = ("user_id",)
+    max_checkpoints: int | None = None
 
     @property
     def read_ttl(self) -> int:
@@ -137,13 +139,18 @@ def _dump_metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> byte
     return json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
+    """A member of a run's index set: which checkpoint the run wrote."""
+    return msgpack.packb((thread_id, checkpoint_ns, checkpoint_id))
+
+
 # -- put ----------------------------------------------------------------------
 
 
-def _ancestors_to_keep(metadata: CheckpointMetadata) -> int:
-    """How far back a delta channel of this checkpoint may need to read."""
+def _delta_channels_to_walk(metadata: CheckpointMetadata, values: Mapping[str, Any]) -> list[str]:
+    """Escaped names of the DeltaChannels this checkpoint rebuilds from ancestors."""
     counters = metadata.get("counters_since_delta_snapshot") or {}
-    return max((int(c[1]) for c in counters.values()), default=0) + 1 if counters else 0
+    return [escape(ch) for ch in counters if ch not in values]
 
 
 def put_flow(
@@ -179,10 +186,11 @@ def put_flow(
             kept_keys.append(ns.blob_prefix + suffix)
 
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    md_json = _dump_metadata(config, metadata)
     fields: list[Any] = [
         "v", RECORD_FORMAT,
         "checkpoint", _pack_typed(dumps(record)),
-        "metadata", _dump_metadata(config, metadata),
+        "metadata", md_json,
         "blobs", "\n".join(suffixes),
         "thread_id", thread_id,
         "checkpoint_ns", checkpoint_ns,
@@ -192,29 +200,59 @@ def put_flow(
         fields += ["parent", parent_id]
 
     keys = [ns.record(cid), ns.latest, ns.timeline, ns.namespaces, ns.writes(cid)]
+    delta = _delta_channels_to_walk(metadata, values)
     args: list[Any] = [
-        ctx.ttl_ms, cid, checkpoint_ns, len(new_keys), len(kept_keys),
-        _ancestors_to_keep(metadata),
+        ctx.ttl_ms, cid, checkpoint_ns, len(new_keys), len(kept_keys), len(delta),
         ns.record_prefix, ns.writes_prefix, ns.blob_prefix, len(fields) // 2,
-        *fields, *new_values,
+        *fields, *new_values, *delta,
     ]  # fmt: skip
     batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
-    batch.commands += _touch_session(ctx, thread_id, now_ms)
+    if ctx.max_checkpoints:
+        batch.commands.append(drop_call(ns, "cap", count=ctx.max_checkpoints))
+    batch.commands += index_commands(
+        ctx, thread_id, json.loads(md_json), [run_member(thread_id, checkpoint_ns, cid)], now_ms
+    )
     yield batch
     return _config(thread_id, checkpoint_ns, cid)
 
 
-def _touch_session(ctx: Context, thread_id: str, now_ms: int | None) -> list[tuple[Any, ...]]:
-    """Commands that keep the cross-session index current.
+def drop_call(ns: NamespaceKeys, mode: str, ids: Sequence[str] = (), count: int = 0) -> Call:
+    """Delta-safe removal of checkpoints of one namespace (see lua/drop.lua)."""
+    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, mode, count, *ids]
+    return Call(scripts.DROP, [ns.timeline, ns.latest], args)
 
-    They run outside the per-session script: in a cluster the index lives in
-    another slot. The index is advisory (readers check that a session still
-    exists), so it need not change atomically with the checkpoint.
+
+def index_commands(
+    ctx: Context,
+    thread_id: str,
+    metadata: Mapping[str, Any],
+    run_members: Sequence[bytes],
+    now_ms: int | None = None,
+) -> list[tuple[Any, ...]]:
+    """Commands that keep the cross-session indexes current.
+
+    They run outside the per-session script: in a cluster the indexes live in
+    other slots. The indexes are advisory (readers check that a session still
+    exists, and drop entries that have expired), so they need not change
+    atomically with the checkpoint. Expired entries are trimmed by score here,
+    so an index never grows past the sessions of one TTL window.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    cmds: list[tuple[Any, ...]] = [("ZADD", ctx.keys.sessions, now, thread_id)]
-    if ctx.ttl_ms:
-        cmds.append(("ZREMRANGEBYSCORE", ctx.keys.sessions, "-inf", f"({now - ctx.ttl_ms}"))
+    indexes = [ctx.keys.sessions] + [
+        ctx.keys.sessions_by(key, metadata[key])
+        for key in ctx.session_index_keys
+        if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
+    ]
+    cmds: list[tuple[Any, ...]] = []
+    for index in indexes:
+        cmds.append(("ZADD", index, now, thread_id))
+        if ctx.ttl_ms:
+            cmds.append(("ZREMRANGEBYSCORE", index, "-inf", f"({now - ctx.ttl_ms}"))
+    run_id = metadata.get("run_id")
+    if run_id is not None and run_members:
+        cmds.append(("SADD", ctx.keys.run(str(run_id)), *run_members))
+        if ctx.ttl_ms:
+            cmds.append(("PEXPIRE", ctx.keys.run(str(run_id)), ctx.ttl_ms))
     return cmds
 
 

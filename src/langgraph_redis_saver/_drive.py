@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, TypeVar
 
 from redis.exceptions import NoScriptError
@@ -28,6 +29,7 @@ __all__ = [
     "Call",
     "Emit",
     "Flow",
+    "Scan",
     "aiter_flow",
     "arun_flow",
     "execute",
@@ -57,6 +59,19 @@ class Batch:
     commands: list[Command] = field(default_factory=list)
 
 
+@dataclass(frozen=True, eq=False)
+class Scan:
+    """Ask for the next keys matching `pattern` (SCAN); an empty reply ends it.
+
+    Yield the same object again to continue. The driver keeps the cursor
+    (redis-py's ``scan_iter``, which also walks every node of a cluster).
+    Only administrative flows scan.
+    """
+
+    pattern: str
+    count: int = 500
+
+
 @dataclass(frozen=True)
 class Emit:
     """Items a listing flow hands to its caller before asking for more."""
@@ -64,7 +79,7 @@ class Emit:
     items: Sequence[Any]
 
 
-Step = Batch | Emit
+Step = Batch | Emit | Scan
 Flow = Generator[Step, Any, T]
 
 
@@ -122,31 +137,70 @@ async def aexecute(client: Any, batch: Batch) -> list[Any]:
     raise NoScriptError("Lua scripts could not be loaded; is SCRIPT LOAD allowed for this user?")
 
 
+class _Scans:
+    """Open SCAN iterators of one flow run, keyed by their `Scan` step."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, Any] = {}
+
+    def next(self, client: Any, step: Scan) -> list[Any]:
+        it = self.open.get(id(step))
+        if it is None:
+            it = self.open[id(step)] = client.scan_iter(match=step.pattern, count=step.count)
+        return list(islice(it, step.count))
+
+    async def anext(self, client: Any, step: Scan) -> list[Any]:
+        it = self.open.get(id(step))
+        if it is None:
+            it = self.open[id(step)] = client.scan_iter(match=step.pattern, count=step.count)
+        keys: list[Any] = []
+        async for key in it:
+            keys.append(key)
+            if len(keys) >= step.count:
+                break
+        return keys
+
+
+def _step(client: Any, step: Step, scans: _Scans) -> Any:
+    if isinstance(step, Batch):
+        return execute(client, step)
+    return scans.next(client, step) if isinstance(step, Scan) else None
+
+
+async def _astep(client: Any, step: Step, scans: _Scans) -> Any:
+    if isinstance(step, Batch):
+        return await aexecute(client, step)
+    return await scans.anext(client, step) if isinstance(step, Scan) else None
+
+
 def run_flow(client: Any, flow: Flow[T]) -> T:
     """Drive a flow to its return value with a sync client."""
     reply: Any = None
+    scans = _Scans()
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        reply = execute(client, step) if isinstance(step, Batch) else None
+        reply = _step(client, step, scans)
 
 
 async def arun_flow(client: Any, flow: Flow[T]) -> T:
     """Drive a flow to its return value with an async client."""
     reply: Any = None
+    scans = _Scans()
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        reply = await aexecute(client, step) if isinstance(step, Batch) else None
+        reply = await _astep(client, step, scans)
 
 
 def iter_flow(client: Any, flow: Flow[Any]) -> Iterator[Any]:
     """Yield what a listing flow emits, fetching batches as the caller consumes."""
     reply: Any = None
+    scans = _Scans()
     while True:
         try:
             step = flow.send(reply)
@@ -154,14 +208,13 @@ def iter_flow(client: Any, flow: Flow[Any]) -> Iterator[Any]:
             return
         if isinstance(step, Emit):
             yield from step.items
-            reply = None
-        else:
-            reply = execute(client, step)
+        reply = _step(client, step, scans)
 
 
 async def aiter_flow(client: Any, flow: Flow[Any]) -> AsyncIterator[Any]:
     """Async twin of `iter_flow`."""
     reply: Any = None
+    scans = _Scans()
     while True:
         try:
             step = flow.send(reply)
@@ -170,6 +223,4 @@ async def aiter_flow(client: Any, flow: Flow[Any]) -> AsyncIterator[Any]:
         if isinstance(step, Emit):
             for item in step.items:
                 yield item
-            reply = None
-        else:
-            reply = await aexecute(client, step)
+        reply = await _astep(client, step, scans)

@@ -15,9 +15,12 @@ With the default prefix ``langgraph:checkpoint`` a session (LangGraph
     langgraph:checkpoint:<S>:blob:<NS>:<chan>:<ver>  string one channel value at one version
     langgraph:checkpoint:<S>:index:namespaces        set     namespaces the session has used
 
-and the prefix holds one cross-session key::
+and the prefix holds the cross-session indexes (the empty session component
+is reserved for them)::
 
     langgraph:checkpoint::sessions                   zset    session ids by last write (ms)
+    langgraph:checkpoint::sessions:<key>:<value>     zset    same, per indexed metadata value
+    langgraph:checkpoint::runs:<run_id>              set     checkpoints written by one run
 
 Why this is unambiguous: `escape` percent-encodes ``:`` (and ``%``), so an
 escaped component never contains ``:``. The first ``:`` after the prefix
@@ -153,6 +156,14 @@ class KeySchema:
         self.root = prefix + ":"
         self.sessions = self.root + ":sessions"
         """Cross-session index: a sorted set of raw session ids scored by last write (ms)."""
+
+    def sessions_by(self, key: str, value: object) -> str:
+        """Sessions index restricted to one metadata value, e.g. one ``user_id``."""
+        return f"{self.sessions}:{escape(key)}:{escape(str(value))}"
+
+    def run(self, run_id: str) -> str:
+        """Set of the checkpoints one run wrote (msgpack ``[thread, ns, id]`` members)."""
+        return f"{self.root}:runs:{escape(str(run_id))}"
 
     def session_base(self, thread_id: str) -> str:
         """Common prefix of every key of one session (ends with ``:``)."""

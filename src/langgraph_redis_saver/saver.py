@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -24,11 +25,13 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
     SerializerProtocol,
 )
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from . import _core
+from . import _admin, _core
+from ._admin import SessionInfo
 from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
@@ -110,6 +113,11 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         cluster: Use hash-tagged keys for Redis Cluster. Detected from the
             client type when not given.
         refresh_on_read: Reading a checkpoint also extends its TTL.
+        session_index_keys: Metadata keys (copied by LangGraph from the run
+            config's ``configurable``) by which `list_sessions` can filter.
+        max_checkpoints_per_session: Keep about this many checkpoints per
+            namespace (between N and 1.25 N: trimming runs in batches); older
+            ones are pruned as new ones are written, DeltaChannel-safely.
 
     Example:
         ```python
@@ -132,8 +140,21 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         cluster: bool | None = None,
         refresh_on_read: bool = False,
+        session_index_keys: Sequence[str] = ("user_id",),
+        max_checkpoints_per_session: int | None = None,
     ) -> None:
         super().__init__(serde=serde or SafeMsgpackSerializer())
+        if max_checkpoints_per_session is not None and (
+            not isinstance(max_checkpoints_per_session, int) or max_checkpoints_per_session < 1
+        ):
+            raise ConfigurationError(
+                f"max_checkpoints_per_session must be a positive int or None, "
+                f"got {max_checkpoints_per_session!r}"
+            )
+        if isinstance(session_index_keys, str):
+            raise ConfigurationError(
+                f"session_index_keys takes a sequence of keys, e.g. ({session_index_keys!r},)"
+            )
         _check_client(client, "client")
         _check_client(aclient, "aclient")
         if aclient is not None and not isinstance(aclient, _ASYNC_TYPES):
@@ -158,6 +179,8 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             serde=self.serde,
             ttl_ms=self.ttl_ms,
             refresh_on_read=refresh_on_read,
+            session_index_keys=tuple(session_index_keys),
+            max_checkpoints=max_checkpoints_per_session,
         )
 
     # -- construction and lifetime ------------------------------------------------
@@ -402,3 +425,125 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
     async def adelete_thread(self, thread_id: str) -> None:
         """Async `delete_thread`."""
         await arun_flow(self._async(), _core.delete_thread_flow(self._ctx, thread_id))
+
+    # -- extended interface -----------------------------------------------------------
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> dict[str, DeltaChannelHistory]:
+        """Per-channel writes and seed along the parent chain, in one round trip."""
+        flow = _admin.delta_history_flow(self._ctx, config, channels)
+        return run_flow(self._sync(), flow)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> dict[str, DeltaChannelHistory]:
+        """Async `get_delta_channel_history`."""
+        flow = _admin.delta_history_flow(self._ctx, config, channels)
+        return await arun_flow(self._async(), flow)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Keep only the newest checkpoint per namespace (``keep_latest``) or
+        delete everything (``delete``) for each thread.
+
+        ``keep_latest`` keeps the ancestors a DeltaChannel of the kept
+        checkpoint still needs, hidden from `list`.
+        """
+        run_flow(self._sync(), _admin.prune_flow(self._ctx, thread_ids, strategy))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Async `prune`."""
+        await arun_flow(self._async(), _admin.prune_flow(self._ctx, thread_ids, strategy))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints and writes the given runs wrote (DeltaChannel-safe)."""
+        run_flow(self._sync(), _admin.delete_for_runs_flow(self._ctx, run_ids))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async `delete_for_runs`."""
+        await arun_flow(self._async(), _admin.delete_for_runs_flow(self._ctx, run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, write and blob of a thread to another thread id."""
+        flow = _admin.copy_thread_flow(self._ctx, source_thread_id, target_thread_id)
+        run_flow(self._sync(), flow)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async `copy_thread`."""
+        flow = _admin.copy_thread_flow(self._ctx, source_thread_id, target_thread_id)
+        await arun_flow(self._async(), flow)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def list_sessions(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SessionInfo]:
+        """Sessions newest first, from the sessions index (never a keyspace scan).
+
+        Args:
+            filter: One indexed metadata key and value, e.g. ``{"user_id": "u1"}``
+                (see ``session_index_keys``).
+            since: Only sessions written at or after this time.
+            limit: At most this many sessions.
+        """
+        flow = _admin.list_sessions_flow(self._ctx, filter=filter, since=since, limit=limit)
+        return run_flow(self._sync(), flow)
+
+    async def alist_sessions(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SessionInfo]:
+        """Async `list_sessions`."""
+        flow = _admin.list_sessions_flow(self._ctx, filter=filter, since=since, limit=limit)
+        return await arun_flow(self._async(), flow)
+
+    def get_messages(
+        self, thread_id: str, *, checkpoint_ns: str = "", channel: str = "messages"
+    ) -> list[BaseMessage]:
+        """The conversation of a session: the `channel` value of its newest checkpoint."""
+        config = _session_config(thread_id, checkpoint_ns)
+        return _messages(self.get_tuple(config), channel)
+
+    async def aget_messages(
+        self, thread_id: str, *, checkpoint_ns: str = "", channel: str = "messages"
+    ) -> list[BaseMessage]:
+        """Async `get_messages`."""
+        config = _session_config(thread_id, checkpoint_ns)
+        return _messages(await self.aget_tuple(config), channel)
+
+    def clear_session(self, thread_id: str) -> None:
+        """Delete one session entirely (same as `delete_thread`)."""
+        self.delete_thread(thread_id)
+
+    async def aclear_session(self, thread_id: str) -> None:
+        """Async `clear_session`."""
+        await self.adelete_thread(thread_id)
+
+    def clear_all(self) -> int:
+        """Delete every key under this saver's prefix; returns how many.
+
+        Works in SCAN batches with UNLINK, so Redis is never blocked for long.
+        Sessions written while it runs may survive.
+        """
+        return run_flow(self._sync(), _admin.clear_all_flow(self._ctx))
+
+    async def aclear_all(self) -> int:
+        """Async `clear_all`."""
+        return await arun_flow(self._async(), _admin.clear_all_flow(self._ctx))
+
+
+def _session_config(thread_id: str, checkpoint_ns: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}}
+
+
+def _messages(found: CheckpointTuple | None, channel: str) -> list[BaseMessage]:
+    if found is None:
+        return []
+    return list(found.checkpoint["channel_values"].get(channel) or [])

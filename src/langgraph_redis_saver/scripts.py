@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DELETE", "GET", "LIST", "PUT", "PUT_WRITES", "Script"]
+__all__ = ["DELETE", "DELTA", "DROP", "GET", "LIST", "PUT", "PUT_WRITES", "Script"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,5 @@ PUT_WRITES = _load("put_writes.lua")
 GET = _load("get.lua")
 LIST = _load("list.lua")
 DELETE = _load("delete.lua")
+DELTA = _load("delta.lua")
+DROP = _load("drop.lua")

@@ -18,13 +18,15 @@ end
 -- to the newest id that still has a record, and repair the pointer.
 local ids = redis.call('ZREVRANGEBYLEX', KEYS[2], '+', '-')
 for i = 1, #ids do
-  local found = load_checkpoint(ARGV[2], ARGV[3], ARGV[4], ids[i], ttl)
+  local found = load_checkpoint(ARGV[2], ARGV[3], ARGV[4], ids[i], ttl, true)
   if found then
     redis.call('SET', KEYS[1], ids[i])
     local pttl = redis.call('PTTL', KEYS[2])
     if pttl > 0 then redis.call('PEXPIRE', KEYS[1], pttl) end
     return found
   end
-  redis.call('ZREM', KEYS[2], ids[i])
+  if redis.call('EXISTS', ARGV[2] .. esc(ids[i])) == 0 then
+    redis.call('ZREM', KEYS[2], ids[i])
+  end
 end
 return false

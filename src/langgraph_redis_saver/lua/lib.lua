@@ -29,11 +29,13 @@ end
 
 -- One checkpoint as returned to Python:
 -- {id, format, checkpoint, metadata, parent|false, blobs|false, {blob values}, {writes}}
--- or false when the record does not exist. Refreshes TTLs when ttl > 0.
-local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl)
+-- or false when the record does not exist (or is hidden and `visible_only`).
+-- Refreshes TTLs when ttl > 0.
+local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl, visible_only)
   local rk = rec_prefix .. esc(cid)
-  local rec = redis.call('HMGET', rk, 'v', 'checkpoint', 'metadata', 'parent', 'blobs')
+  local rec = redis.call('HMGET', rk, 'v', 'checkpoint', 'metadata', 'parent', 'blobs', 'hidden')
   if not rec[2] then return false end
+  if visible_only and rec[6] then return false end
   local bkeys = blob_keys(blob_prefix, rec[5])
   local values = {}
   if #bkeys > 0 then values = redis.call('MGET', unpack(bkeys)) end
@@ -45,4 +47,15 @@ local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl)
     expire_all(bkeys, ttl)
   end
   return {cid, rec[1], rec[2], rec[3], rec[4], rec[5], values, writes}
+end
+
+-- Does a stored blob list (newline-separated suffixes) hold a value for the
+-- channel whose escaped name is `ech`?
+local function blob_of(field, ech)
+  if not field or field == '' then return nil end
+  local p = ech .. ':'
+  for suffix in string.gmatch(field, '[^\n]+') do
+    if string.sub(suffix, 1, #p) == p then return suffix end
+  end
+  return nil
 end

@@ -34,7 +34,7 @@ end
 local out = {}
 if ARGV[7] ~= '' then
   -- Python has already checked the id against `before`.
-  local e = load_checkpoint(ARGV[1], ARGV[2], ARGV[3], ARGV[7], 0)
+  local e = load_checkpoint(ARGV[1], ARGV[2], ARGV[3], ARGV[7], 0, true)
   if e and matches(e[4]) then out[1] = e end
   return {out, ''}
 end
@@ -46,10 +46,13 @@ if limit > 0 and limit < batch then batch = limit end
 while true do
   local ids = redis.call('ZREVRANGEBYLEX', KEYS[1], hi, '-', 'LIMIT', 0, batch)
   for i = 1, #ids do
-    local e = load_checkpoint(ARGV[1], ARGV[2], ARGV[3], ids[i], 0)
+    local e = load_checkpoint(ARGV[1], ARGV[2], ARGV[3], ids[i], 0, true)
     if not e then
-      -- The record expired or was removed: drop its timeline entry.
-      redis.call('ZREM', KEYS[1], ids[i])
+      -- The record expired or was removed: drop its timeline entry. (A
+      -- hidden record stays: a newer checkpoint's delta history needs it.)
+      if redis.call('EXISTS', ARGV[1] .. esc(ids[i])) == 0 then
+        redis.call('ZREM', KEYS[1], ids[i])
+      end
     elseif matches(e[4]) then
       out[#out + 1] = e
       if limit > 0 and #out >= limit then

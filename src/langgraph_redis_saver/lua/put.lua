@@ -1,13 +1,13 @@
 -- Store one checkpoint and move `latest`, atomically.
 -- KEYS: record, latest, timeline, namespaces, writes, new blob keys..., kept blob keys...
--- ARGV: ttl_ms, checkpoint_id, checkpoint_ns, n_new, n_kept, n_ancestors,
+-- ARGV: ttl_ms, checkpoint_id, checkpoint_ns, n_new, n_kept, n_delta,
 --       rec_prefix, writes_prefix, blob_prefix, n_fields,
---       field/value pairs..., new blob values...
+--       field/value pairs..., new blob values..., escaped delta channel names...
 local ttl = tonumber(ARGV[1])
 local cid = ARGV[2]
 local n_new = tonumber(ARGV[4])
 local n_kept = tonumber(ARGV[5])
-local n_anc = tonumber(ARGV[6])
+local n_delta = tonumber(ARGV[6])
 local n_fields = tonumber(ARGV[10])
 local rec, latest, timeline, namespaces, wk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
@@ -41,18 +41,24 @@ if ttl > 0 then
   for i = 1, n_kept do
     redis.call('PEXPIRE', KEYS[5 + n_new + i], ttl)
   end
-  -- Delta channels are rebuilt from ancestors back to their last snapshot:
-  -- keep that bounded stretch of the chain alive as well.
+  -- A DeltaChannel without a value here is rebuilt from ancestors back to
+  -- its last snapshot: keep that stretch of the chain alive too. The walk is
+  -- bounded by the snapshot frequency, not by the session's length.
+  local chans = {}
+  for i = 1, n_delta do chans[i] = ARGV[vbase + n_new + i] end
   local parent = redis.call('HGET', rec, 'parent')
-  local i = 0
-  while parent and i < n_anc do
+  while parent and #chans > 0 do
     local pk = ARGV[7] .. esc(parent)
     if redis.call('PEXPIRE', pk, ttl) == 0 then break end
     redis.call('PEXPIRE', ARGV[8] .. esc(parent), ttl)
     local f = redis.call('HMGET', pk, 'parent', 'blobs')
     expire_all(blob_keys(ARGV[9], f[2]), ttl)
+    local rest = {}
+    for j = 1, #chans do
+      if not blob_of(f[2], chans[j]) then rest[#rest + 1] = chans[j] end
+    end
+    chans = rest
     parent = f[1]
-    i = i + 1
   end
 end
 return top

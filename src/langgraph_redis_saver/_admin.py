@@ -1,0 +1,348 @@
+"""Flows beyond put/get/list: history walks, pruning, copies, sessions.
+
+Like ``_core``, nothing here does I/O: each function is a flow that the
+saver runs with the sync or the async driver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import msgpack
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
+
+from . import scripts
+from ._core import (
+    Context,
+    _parse_writes,
+    _unpack_typed,
+    delete_thread_flow,
+    drop_call,
+    ids_from_config,
+    index_commands,
+    run_member,
+)
+from ._drive import Batch, Call, Flow, Scan
+from .errors import ConfigurationError
+from .keys import escape
+
+__all__ = [
+    "SessionInfo",
+    "clear_all_flow",
+    "copy_thread_flow",
+    "delete_for_runs_flow",
+    "delta_history_flow",
+    "list_sessions_flow",
+    "prune_flow",
+]
+
+PRUNE_STRATEGIES = ("keep_latest", "delete")
+
+
+# -- DeltaChannel history -------------------------------------------------------
+
+
+def delta_history_flow(
+    ctx: Context, config: RunnableConfig, channels: Sequence[str]
+) -> Flow[dict[str, DeltaChannelHistory]]:
+    """Writes and seed per channel along the parent chain; one round trip.
+
+    Same contract as ``BaseCheckpointSaver.get_delta_channel_history``: each
+    channel's walk stops at the nearest ancestor that stores a value for it
+    (the seed); writes are returned oldest first, in ``writes_sort_key``
+    order within a checkpoint, excluding the target's own writes.
+    """
+    if not channels:
+        return {}
+    thread_id, checkpoint_ns, cid = ids_from_config(config)
+    ns = ctx.keys.namespace(thread_id, checkpoint_ns)
+    by_escaped = {escape(ch): ch for ch in channels}
+    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, cid or "", *by_escaped]
+    (ancestors,) = yield Batch([Call(scripts.DELTA, [ns.latest], args)])
+
+    collected: dict[str, list[PendingWrite]] = {ch: [] for ch in channels}
+    seeds: dict[str, Any] = {}
+    remaining = set(channels)
+    for raw_id, raw_writes, raw_seeds in ancestors:
+        key = ns.writes(raw_id.decode())
+        for write in reversed(_parse_writes(ctx, raw_writes, key)):
+            if write[1] in remaining:
+                collected[write[1]].append(write)
+        for i in range(0, len(raw_seeds), 2):
+            channel = by_escaped[raw_seeds[i].decode()]
+            if raw_seeds[i + 1] is not None:
+                seeds[channel] = ctx.serde.loads_typed(
+                    _unpack_typed(raw_seeds[i + 1], ns.blob_prefix + raw_seeds[i].decode())
+                )
+            remaining.discard(channel)
+    result: dict[str, DeltaChannelHistory] = {}
+    for ch in channels:
+        entry: DeltaChannelHistory = {"writes": collected[ch][::-1]}
+        if ch in seeds:
+            entry["seed"] = seeds[ch]
+        result[ch] = entry
+    return result
+
+
+# -- pruning and deletion ---------------------------------------------------------
+
+
+def _namespaces_of(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, list[str]]]:
+    """Every namespace of each thread (root included); one round trip."""
+    replies = yield Batch([("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids])
+    return {
+        t: sorted({m.decode() for m in members} | {""})
+        for t, members in zip(thread_ids, replies, strict=True)
+    }
+
+
+def prune_flow(ctx: Context, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
+    """``keep_latest``: the newest checkpoint per namespace, plus any ancestor
+    its DeltaChannels still need (hidden from listings). ``delete``: all."""
+    if strategy not in PRUNE_STRATEGIES:
+        raise ConfigurationError(
+            f"unknown prune strategy {strategy!r}; use one of {', '.join(PRUNE_STRATEGIES)}"
+        )
+    threads = [str(t) for t in dict.fromkeys(thread_ids)]
+    if not threads:
+        return
+    if strategy == "delete":
+        for thread_id in threads:
+            yield from delete_thread_flow(ctx, thread_id)
+        return
+    namespaces = yield from _namespaces_of(ctx, threads)
+    yield Batch(
+        [
+            drop_call(ctx.keys.namespace(t, ns), "keep_latest")
+            for t, nss in namespaces.items()
+            for ns in nss
+        ]
+    )
+
+
+def delete_for_runs_flow(ctx: Context, run_ids: Sequence[str]) -> Flow[None]:
+    """Delete the checkpoints (and their writes) that the given runs wrote.
+
+    Checkpoints that a surviving checkpoint's DeltaChannel history depends on
+    are hidden rather than deleted, so surviving state stays reconstructible.
+    """
+    runs = [str(r) for r in dict.fromkeys(run_ids)]
+    if not runs:
+        return
+    replies = yield Batch([("SMEMBERS", ctx.keys.run(r)) for r in runs])
+    targets: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for members in replies:
+        for member in members:
+            thread_id, checkpoint_ns, cid = msgpack.unpackb(member)
+            targets[(thread_id, checkpoint_ns)].append(cid)
+    batch = Batch(
+        [
+            drop_call(ctx.keys.namespace(t, ns), "ids", ids=sorted(set(ids)))
+            for (t, ns), ids in targets.items()
+        ]
+    )
+    batch.commands += [("DEL", ctx.keys.run(r)) for r in runs]
+    yield batch
+
+
+# -- copy --------------------------------------------------------------------------
+
+
+def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
+    """Copy every namespace, checkpoint, write and blob of `source` to `target`.
+
+    The complete parent chain is copied (hidden ancestors included), so
+    DeltaChannel state of the copy reconstructs exactly as the source's.
+    Keys are read with type-specific commands rather than DUMP/RESTORE, which
+    managed services often disable. The copy is written in dependency order
+    (blobs, writes, records, then timelines and ``latest``) so a reader never
+    sees a checkpoint of the target that is not complete.
+    """
+    source, target = str(source), str(target)
+    namespaces = (yield from _namespaces_of(ctx, [source]))[source]
+    src = {ns: ctx.keys.namespace(source, ns) for ns in namespaces}
+    timelines = yield Batch([("ZRANGE", src[ns].timeline, 0, -1) for ns in namespaces])
+    ids = {ns: [i.decode() for i in tl] for ns, tl in zip(namespaces, timelines, strict=True)}
+    reads: list[tuple[str, str, str]] = []
+    commands: list[tuple[Any, ...]] = []
+    for ns in namespaces:
+        for cid in ids[ns]:
+            reads += [(ns, cid, "record"), (ns, cid, "writes")]
+            commands += [("HGETALL", src[ns].record(cid)), ("HGETALL", src[ns].writes(cid))]
+    replies = yield Batch(commands)
+    records: dict[tuple[str, str], dict[bytes, bytes]] = {}
+    writes: dict[tuple[str, str], dict[bytes, bytes]] = {}
+    for (ns, cid, kind), reply in zip(reads, replies, strict=True):
+        if reply:
+            (records if kind == "record" else writes)[(ns, cid)] = reply
+    suffixes = sorted(
+        {
+            (ns, s)
+            for (ns, _), rec in records.items()
+            for s in rec.get(b"blobs", b"").decode().split("\n")
+            if s
+        }
+    )
+    blob_values = yield Batch([("GET", src[ns].blob_prefix + s) for ns, s in suffixes])
+
+    ttl = ctx.ttl_ms
+    dst = {ns: ctx.keys.namespace(target, ns) for ns in namespaces}
+    out: list[tuple[Any, ...]] = []
+
+    def expire(key: str) -> None:
+        if ttl:
+            out.append(("PEXPIRE", key, ttl))
+
+    for (ns, suffix), value in zip(suffixes, blob_values, strict=True):
+        if value is not None:
+            out.append(("SET", dst[ns].blob_prefix + suffix, value, *(("PX", ttl) if ttl else ())))
+    for (ns, cid), fields in writes.items():
+        out.append(("HSET", dst[ns].writes(cid), *_flat(fields)))
+        expire(dst[ns].writes(cid))
+    members: list[bytes] = []
+    metadata: Mapping[str, Any] = {}
+    for (ns, cid), fields in records.items():
+        fields = {**fields, b"thread_id": target.encode()}
+        out += [("DEL", dst[ns].record(cid)), ("HSET", dst[ns].record(cid), *_flat(fields))]
+        expire(dst[ns].record(cid))
+        members.append(run_member(target, ns, cid))
+    for ns in namespaces:
+        live = [cid for cid in ids[ns] if (ns, cid) in records]
+        if not live:
+            continue
+        out.append(("ZADD", dst[ns].timeline, *[x for cid in live for x in (0, cid)]))
+        expire(dst[ns].timeline)
+        out.append(("SADD", dst[ns].namespaces, ns))
+        expire(dst[ns].namespaces)
+    for ns in namespaces:
+        visible = [
+            cid for cid in ids[ns] if (ns, cid) in records and b"hidden" not in records[(ns, cid)]
+        ]
+        if visible:
+            out.append(("SET", dst[ns].latest, max(visible), *(("PX", ttl) if ttl else ())))
+            if ns == "":
+                metadata = _json(records[(ns, max(visible))].get(b"metadata"))
+    if records:
+        out += index_commands(ctx, target, metadata, members)
+        yield Batch(out)
+
+
+def _flat(fields: Mapping[bytes, bytes]) -> list[bytes]:
+    return [x for kv in fields.items() for x in kv]
+
+
+def _json(raw: bytes | None) -> Mapping[str, Any]:
+    import json
+
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# -- sessions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session (LangGraph thread) as listed by ``list_sessions``."""
+
+    thread_id: str
+    updated_at: datetime
+    """Time of the last write (UTC)."""
+    checkpoint_count: int
+    """Checkpoints in the root namespace (subgraph checkpoints not counted)."""
+    latest_checkpoint_id: str | None
+    ttl: float | None
+    """Seconds until the session expires if unused; ``None``: never expires."""
+
+
+def list_sessions_flow(
+    ctx: Context,
+    *,
+    filter: Mapping[str, Any] | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    page: int = 100,
+) -> Flow[list[SessionInfo]]:
+    """Sessions newest first, from the sessions index; two round trips a page."""
+    if limit is not None and limit <= 0:
+        return []
+    index = ctx.keys.sessions
+    if filter:
+        if len(filter) != 1:
+            raise ConfigurationError(
+                "list_sessions(filter=...) takes one key, e.g. {'user_id': 'u1'}"
+            )
+        ((key, value),) = filter.items()
+        if key not in ctx.session_index_keys:
+            raise ConfigurationError(
+                f"metadata key {key!r} is not indexed; create the saver with "
+                f"session_index_keys=({key!r},) to list sessions by it"
+            )
+        index = ctx.keys.sessions_by(key, value)
+    floor = since.timestamp() * 1000 if since else float("-inf")
+    if ctx.ttl_ms:
+        floor = max(floor, time.time() * 1000 - ctx.ttl_ms)
+    found: list[SessionInfo] = []
+    offset = 0
+    while limit is None or len(found) < limit:
+        (rows,) = yield Batch(
+            [("ZREVRANGEBYSCORE", index, "+inf", f"({floor}" if floor != float("-inf") else "-inf",
+              "WITHSCORES", "LIMIT", offset, page)]
+        )  # fmt: skip
+        pairs = _pairs(rows)
+        if not pairs:
+            break
+        commands: list[tuple[Any, ...]] = []
+        for thread_id, _ in pairs:
+            root = ctx.keys.namespace(thread_id, "")
+            commands += [("GET", root.latest), ("ZCARD", root.timeline), ("PTTL", root.latest)]
+        replies = yield Batch(commands)
+        gone = []
+        for i, (thread_id, score) in enumerate(pairs):
+            latest, count, pttl = replies[3 * i : 3 * i + 3]
+            if latest is None:
+                gone.append(thread_id)
+                continue
+            found.append(
+                SessionInfo(
+                    thread_id=thread_id,
+                    updated_at=datetime.fromtimestamp(score / 1000, tz=timezone.utc),
+                    checkpoint_count=int(count),
+                    latest_checkpoint_id=latest.decode(),
+                    ttl=pttl / 1000 if pttl >= 0 else None,
+                )
+            )
+        if gone:
+            # Expired or deleted sessions: drop them from the index lazily.
+            yield Batch([("ZREM", index, *gone)])
+        if len(pairs) < page:
+            break
+        offset += page - len(gone)
+    return found if limit is None else found[:limit]
+
+
+def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:
+    """``ZRANGE ... WITHSCORES`` replies as (member, score), RESP2 or RESP3."""
+    if rows and isinstance(rows[0], (list, tuple)):
+        return [(m.decode(), float(s)) for m, s in rows]
+    return [(rows[i].decode(), float(rows[i + 1])) for i in range(0, len(rows), 2)]
+
+
+def clear_all_flow(ctx: Context, batch: int = 500) -> Flow[int]:
+    """Delete every key under the prefix, a SCAN batch at a time (UNLINK)."""
+    scan = Scan(ctx.keys.prefix_pattern(), batch)
+    deleted = 0
+    while keys := (yield scan):
+        # One UNLINK per key: in a cluster the keys of a batch span slots.
+        replies = yield Batch([("UNLINK", k) for k in keys])
+        deleted += sum(int(r) for r in replies)
+    return deleted
