@@ -323,7 +323,11 @@ def list_sessions_flow(
             )
         if gone:
             # Expired or deleted sessions: drop them from the index lazily.
-            yield Batch([("ZREM", index, *gone)])
+            trim: list[tuple[Any, ...]] = [("ZREM", index, *gone)]
+            if ctx.ttl_ms:
+                cutoff = time.time() * 1000 - ctx.ttl_ms
+                trim.append(("ZREMRANGEBYSCORE", index, "-inf", f"({cutoff}"))
+            yield Batch(trim)
         if len(pairs) < page:
             break
         offset += page - len(gone)

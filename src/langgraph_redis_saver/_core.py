@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 RECORD_FORMAT = b"1"
+TRIM_SAMPLE = 1 / 16  # share of writes that also trim expired index entries
 LIST_PAGE = 100
 SESSIONS_PAGE = 50
 
@@ -234,8 +235,9 @@ def index_commands(
     They run outside the per-session script: in a cluster the indexes live in
     other slots. The indexes are advisory (readers check that a session still
     exists, and drop entries that have expired), so they need not change
-    atomically with the checkpoint. Expired entries are trimmed by score here,
-    so an index never grows past the sessions of one TTL window.
+    atomically with the checkpoint. Expired entries are trimmed by score on a
+    random sample of writes (`TRIM_SAMPLE`) and by `list_sessions`, so an
+    index stays close to the sessions of one TTL window.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
     indexes = [ctx.keys.sessions] + [
@@ -244,9 +246,10 @@ def index_commands(
         if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
     ]
     cmds: list[tuple[Any, ...]] = []
+    trim = ctx.ttl_ms and random.random() < TRIM_SAMPLE
     for index in indexes:
         cmds.append(("ZADD", index, now, thread_id))
-        if ctx.ttl_ms:
+        if trim:
             cmds.append(("ZREMRANGEBYSCORE", index, "-inf", f"({now - ctx.ttl_ms}"))
     run_id = metadata.get("run_id")
     if run_id is not None and run_members:

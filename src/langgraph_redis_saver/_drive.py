@@ -80,15 +80,12 @@ class Emit:
 
 
 Step = Batch | Emit | Scan
+
+_LOAD_FAILED = (
+    "Redis answered NOSCRIPT again after SCRIPT LOAD: scripts are not being cached "
+    "(a proxy spreading calls over servers?). Check that this user may run SCRIPT LOAD."
+)
 Flow = Generator[Step, Any, T]
-
-
-def _queue(pipe: Any, batch: Batch) -> None:
-    for cmd in batch.commands:
-        if isinstance(cmd, Call):
-            pipe.execute_command("EVALSHA", cmd.script.sha, len(cmd.keys), *cmd.keys, *cmd.args)
-        else:
-            pipe.execute_command(*cmd)
 
 
 def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
@@ -105,12 +102,29 @@ def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
     return list(missing.values()) or None
 
 
+def _args(cmd: Command) -> tuple[Any, ...]:
+    if isinstance(cmd, Call):
+        return ("EVALSHA", cmd.script.sha, len(cmd.keys), *cmd.keys, *cmd.args)
+    return cmd
+
+
 def execute(client: Any, batch: Batch) -> list[Any]:
-    """Send one batch in one pipeline and return its replies."""
+    """Send one batch (one round trip) and return its replies.
+
+    A single command skips redis-py's pipeline object, which costs more
+    than the command itself on a fast connection.
+    """
     for attempt in range(3):
-        with client.pipeline(transaction=False) as pipe:
-            _queue(pipe, batch)
-            replies: list[Any] = pipe.execute(raise_on_error=False)
+        if len(batch.commands) == 1:
+            try:
+                replies = [client.execute_command(*_args(batch.commands[0]))]
+            except NoScriptError as exc:
+                replies = [exc]
+        else:
+            with client.pipeline(transaction=False) as pipe:
+                for cmd in batch.commands:
+                    pipe.execute_command(*_args(cmd))
+                replies = pipe.execute(raise_on_error=False)
         missing = _missing_scripts(batch, replies)
         if missing is None:
             return replies
@@ -118,15 +132,22 @@ def execute(client: Any, batch: Batch) -> list[Any]:
             break
         for script in missing:
             client.script_load(script.source)
-    raise NoScriptError("Lua scripts could not be loaded; is SCRIPT LOAD allowed for this user?")
+    raise NoScriptError(_LOAD_FAILED)
 
 
 async def aexecute(client: Any, batch: Batch) -> list[Any]:
     """Async twin of `execute`."""
     for attempt in range(3):
-        async with client.pipeline(transaction=False) as pipe:
-            _queue(pipe, batch)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if len(batch.commands) == 1:
+            try:
+                replies = [await client.execute_command(*_args(batch.commands[0]))]
+            except NoScriptError as exc:
+                replies = [exc]
+        else:
+            async with client.pipeline(transaction=False) as pipe:
+                for cmd in batch.commands:
+                    pipe.execute_command(*_args(cmd))
+                replies = await pipe.execute(raise_on_error=False)
         missing = _missing_scripts(batch, replies)
         if missing is None:
             return replies
@@ -134,7 +155,7 @@ async def aexecute(client: Any, batch: Batch) -> list[Any]:
             break
         for script in missing:
             await client.script_load(script.source)
-    raise NoScriptError("Lua scripts could not be loaded; is SCRIPT LOAD allowed for this user?")
+    raise NoScriptError(_LOAD_FAILED)
 
 
 class _Scans:
