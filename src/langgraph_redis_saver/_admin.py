@@ -28,7 +28,7 @@ from ._core import (
     index_commands,
     run_member,
 )
-from ._drive import Batch, Call, Flow, Scan
+from ._drive import Batch, Call, Command, Flow, Scan
 from .errors import ConfigurationError
 from .keys import escape
 
@@ -170,7 +170,7 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
     timelines = yield Batch([("ZRANGE", src[ns].timeline, 0, -1) for ns in namespaces])
     ids = {ns: [i.decode() for i in tl] for ns, tl in zip(namespaces, timelines, strict=True)}
     reads: list[tuple[str, str, str]] = []
-    commands: list[tuple[Any, ...]] = []
+    commands: list[Command] = []
     for ns in namespaces:
         for cid in ids[ns]:
             reads += [(ns, cid, "record"), (ns, cid, "writes")]
@@ -193,7 +193,7 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
 
     ttl = ctx.ttl_ms
     dst = {ns: ctx.keys.namespace(target, ns) for ns in namespaces}
-    out: list[tuple[Any, ...]] = []
+    out: list[Command] = []
 
     def expire(key: str) -> None:
         if ttl:
@@ -301,7 +301,7 @@ def list_sessions_flow(
         pairs = _pairs(rows)
         if not pairs:
             break
-        commands: list[tuple[Any, ...]] = []
+        commands: list[Command] = []
         for thread_id, _ in pairs:
             root = ctx.keys.namespace(thread_id, "")
             commands += [("GET", root.latest), ("ZCARD", root.timeline), ("PTTL", root.latest)]
@@ -323,7 +323,7 @@ def list_sessions_flow(
             )
         if gone:
             # Expired or deleted sessions: drop them from the index lazily.
-            trim: list[tuple[Any, ...]] = [("ZREM", index, *gone)]
+            trim: list[Command] = [("ZREM", index, *gone)]
             if ctx.ttl_ms:
                 cutoff = time.time() * 1000 - ctx.ttl_ms
                 trim.append(("ZREMRANGEBYSCORE", index, "-inf", f"({cutoff}"))

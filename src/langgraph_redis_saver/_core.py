@@ -24,13 +24,13 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     PendingWrite,
-    SerializerProtocol,
     get_serializable_checkpoint_metadata,
     writes_sort_key,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from . import scripts
-from ._drive import Batch, Call, Emit, Flow
+from ._drive import Batch, Call, Command, Emit, Flow
 from .errors import CheckpointCorruptedError, ConfigurationError, SchemaVersionError
 from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
 
@@ -142,7 +142,7 @@ def _dump_metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> byte
 
 def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
     """A member of a run's index set: which checkpoint the run wrote."""
-    return msgpack.packb((thread_id, checkpoint_ns, checkpoint_id))
+    return cast(bytes, msgpack.packb((thread_id, checkpoint_ns, checkpoint_id)))
 
 
 # -- put ----------------------------------------------------------------------
@@ -229,7 +229,7 @@ def index_commands(
     metadata: Mapping[str, Any],
     run_members: Sequence[bytes],
     now_ms: int | None = None,
-) -> list[tuple[Any, ...]]:
+) -> list[Command]:
     """Commands that keep the cross-session indexes current.
 
     They run outside the per-session script: in a cluster the indexes live in
@@ -245,7 +245,7 @@ def index_commands(
         for key in ctx.session_index_keys
         if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
     ]
-    cmds: list[tuple[Any, ...]] = []
+    cmds: list[Command] = []
     trim = ctx.ttl_ms and random.random() < TRIM_SAMPLE
     for index in indexes:
         cmds.append(("ZADD", index, now, thread_id))

@@ -27,6 +27,7 @@ from .scripts import Script
 __all__ = [
     "Batch",
     "Call",
+    "Command",
     "Emit",
     "Flow",
     "Scan",

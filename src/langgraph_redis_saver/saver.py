@@ -6,6 +6,7 @@ it with the sync or the async driver from ``_drive``.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
@@ -26,8 +27,8 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     DeltaChannelHistory,
-    SerializerProtocol,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
 from . import _admin, _core
@@ -481,7 +482,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         filter: dict[str, Any] | None = None,
         since: datetime | None = None,
         limit: int | None = None,
-    ) -> list[SessionInfo]:
+    ) -> builtins.list[SessionInfo]:
         """Sessions newest first, from the sessions index (never a keyspace scan).
 
         Args:
@@ -499,21 +500,21 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         filter: dict[str, Any] | None = None,
         since: datetime | None = None,
         limit: int | None = None,
-    ) -> list[SessionInfo]:
+    ) -> builtins.list[SessionInfo]:
         """Async `list_sessions`."""
         flow = _admin.list_sessions_flow(self._ctx, filter=filter, since=since, limit=limit)
         return await arun_flow(self._async(), flow)
 
     def get_messages(
         self, thread_id: str, *, checkpoint_ns: str = "", channel: str = "messages"
-    ) -> list[BaseMessage]:
+    ) -> builtins.list[BaseMessage]:
         """The conversation of a session: the `channel` value of its newest checkpoint."""
         config = _session_config(thread_id, checkpoint_ns)
         return _messages(self.get_tuple(config), channel)
 
     async def aget_messages(
         self, thread_id: str, *, checkpoint_ns: str = "", channel: str = "messages"
-    ) -> list[BaseMessage]:
+    ) -> builtins.list[BaseMessage]:
         """Async `get_messages`."""
         config = _session_config(thread_id, checkpoint_ns)
         return _messages(await self.aget_tuple(config), channel)
@@ -543,7 +544,7 @@ def _session_config(thread_id: str, checkpoint_ns: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}}
 
 
-def _messages(found: CheckpointTuple | None, channel: str) -> list[BaseMessage]:
+def _messages(found: CheckpointTuple | None, channel: str) -> builtins.list[BaseMessage]:
     if found is None:
         return []
     return list(found.checkpoint["channel_values"].get(channel) or [])
