@@ -1,0 +1,199 @@
+"""msgpack plumbing of `SafeMsgpackSerializer`: pack, unpack, unpack to plain data.
+
+Kept apart from the public class so the rules that make decoding safe sit in
+one short file:
+
+- every extension is looked up in a dict (`BY_CODE`, or the serializer's
+  tag table for registered classes); an unknown code or tag is an error;
+- nesting of extensions is capped at `MAX_DEPTH`, the same on write and read;
+- every string, binary, array, map and extension length is capped by the
+  size of the buffer that holds it, so lying headers fail before allocating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any, Final
+
+import msgpack
+
+from langgraph_redis_saver._serde_codecs import BY_CODE, USER_EXT, Codec, placeholder, plain_bytes
+from langgraph_redis_saver.errors import DecodeError, SerializationError
+
+__all__ = ["MAX_DEPTH", "pack", "unpack", "unpack_plain"]
+
+#: Maximum nesting of extension types (objects inside objects). Enforced the
+#: same way on write and read, so anything written can be read back.
+MAX_DEPTH: Final = 128
+
+_unpackb = msgpack.unpackb
+# ExtType's own __new__ re-validates code and data in Python; ours are always
+# an int in range and bytes, so build the namedtuple directly.
+_ext: Callable[[tuple[int, bytes]], Any] = partial(tuple.__new__, msgpack.ExtType)
+
+
+def _new_packer(default: Callable[[Any], Any]) -> Any:
+    # strict_types: subclasses of built-ins (tuple, str-Enums, OrderedDict...)
+    # reach `default` instead of silently losing their type.
+    return msgpack.Packer(default=default, strict_types=True, unicode_errors="surrogatepass")
+
+
+def pack(obj: Any, encoders: dict[type[Any], Codec], fallback: Callable[[Any], Any]) -> bytes:
+    """Pack `obj`; types found in `encoders` become extensions, others go to `fallback`."""
+    # One Packer per nesting level, reused by siblings: a list of 100
+    # messages builds two Packers, not 101. Local to the call, so concurrent
+    # calls never share one.
+    packers: list[Any] = []
+    depth = 0
+
+    def default(value: Any) -> Any:
+        nonlocal depth
+        codec = encoders.get(type(value))
+        if codec is None:
+            return fallback(value)
+        payload = codec.encode(value)
+        if codec.raw:
+            return _ext((codec.code, payload))
+        if depth >= MAX_DEPTH:
+            raise SerializationError(f"value nested deeper than {MAX_DEPTH} objects (or circular)")
+        if depth == len(packers):
+            packers.append(_new_packer(default))
+        depth += 1
+        try:
+            return _ext((codec.code, packers[depth - 1].pack(payload)))
+        finally:
+            depth -= 1
+
+    packed: bytes = _new_packer(default).pack(obj)
+    return packed
+
+
+def _unpackb_limited(data: bytes | memoryview, ext_hook: Callable[[int, bytes], Any]) -> Any:
+    # No container or string can be longer than the bytes that hold it, so a
+    # header claiming 2**32 elements fails before anything is allocated.
+    # timestamp=3: msgpack's own timestamp extension (-1), which msgpack
+    # handles before `ext_hook`, comes back as an aware UTC datetime.
+    size = len(data)
+    return _unpackb(
+        data,
+        ext_hook=ext_hook,
+        strict_map_key=False,
+        unicode_errors="surrogatepass",
+        timestamp=3,
+        max_str_len=size,
+        max_bin_len=size,
+        max_array_len=size,
+        max_map_len=size // 2,
+        max_ext_len=size,
+    )
+
+
+def unpack(
+    body: bytes | memoryview,
+    by_tag: dict[str, Codec],
+    unknown_tag: Callable[[str], Exception],
+) -> Any:
+    """Unpack `body`, rebuilding built-in types and the classes in `by_tag`."""
+    depth = 0
+
+    def ext_hook(code: int, data: bytes) -> Any:
+        nonlocal depth
+        codec = BY_CODE.get(code)
+        if codec is not None and codec.raw:
+            return codec.decode(data)
+        if codec is None and code != USER_EXT:
+            raise unknown_code(code)
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"value nested deeper than {MAX_DEPTH} objects")
+        depth += 1
+        try:
+            value = _unpackb_limited(data, ext_hook)
+        finally:
+            depth -= 1
+        if codec is None:
+            tag, value = tagged(value)
+            codec = by_tag.get(tag)
+            if codec is None:
+                raise unknown_tag(tag)
+        return codec.decode(value)
+
+    return _unpackb_limited(body, ext_hook)
+
+
+def tagged(value: Any) -> tuple[str, Any]:
+    """Split a registered-type payload into `(tag, value)`."""
+    if type(value) is not list or len(value) != 2 or type(value[0]) is not str:
+        raise DecodeError("malformed registered-type payload: expected [tag, value]")
+    return value[0], value[1]
+
+
+def unknown_code(code: int) -> DecodeError:
+    return DecodeError(
+        f"unknown msgpack extension code {code}: the value is corrupt or was written"
+        " by a newer langgraph-redis-saver"
+    )
+
+
+# --- plain decoding --------------------------------------------------------------
+
+
+def plain_leaf(value: Any) -> Any:
+    """Replace the two native msgpack values JSON cannot hold: bytes and timestamps."""
+    kind = type(value)
+    if kind is bytes:
+        return plain_bytes(value)
+    if kind is datetime:  # msgpack's own timestamp extension (-1)
+        return value.isoformat()
+    return value
+
+
+def _plain_key(key: Any) -> str:
+    if type(key) is str:
+        return key
+    return json.dumps(plain_leaf(key), sort_keys=True, ensure_ascii=False)
+
+
+def _plain_pairs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    return {_plain_key(k): plain_leaf(v) for k, v in pairs}
+
+
+def _plain_list(items: list[Any]) -> list[Any]:
+    return [plain_leaf(item) for item in items]
+
+
+def unpack_plain(body: bytes | memoryview, depth: int = 0) -> Any:
+    """Unpack `body` into JSON-able data; registered classes become placeholders."""
+
+    def ext_hook(code: int, data: bytes) -> Any:
+        codec = BY_CODE.get(code)
+        if codec is not None and codec.raw:
+            return codec.plain(data)
+        if codec is None and code != USER_EXT:
+            raise unknown_code(code)
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"value nested deeper than {MAX_DEPTH} objects")
+        value = unpack_plain(data, depth + 1)
+        if codec is None:
+            return placeholder(*tagged(value))
+        return codec.plain(value)
+
+    size = len(body)
+    return plain_leaf(
+        _unpackb(
+            body,
+            ext_hook=ext_hook,
+            strict_map_key=False,
+            unicode_errors="surrogatepass",
+            timestamp=3,
+            object_pairs_hook=_plain_pairs,
+            list_hook=_plain_list,
+            max_str_len=size,
+            max_bin_len=size,
+            max_array_len=size,
+            max_map_len=size // 2,
+            max_ext_len=size,
+        )
+    )

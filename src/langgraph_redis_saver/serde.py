@@ -1,0 +1,452 @@
+"""`SafeMsgpackSerializer`: LangGraph's `SerializerProtocol` without code execution.
+
+Stored checkpoints may come from a shared, restored or tampered Redis, so
+decoding must never run code chosen by the data. This serializer writes
+msgpack and reads back only types on an allowlist: Python built-ins, every
+LangChain message class and chunk, `Document`, LangGraph's own checkpoint
+types, and classes registered by the application. Decoding is a dict lookup
+by extension code or tag; it never imports, evaluates or unpickles.
+
+Wire format: `dumps_typed` returns `("lgrs", payload)`; `payload[0]` is the
+format version (`FORMAT_VERSION`), the rest is one msgpack object. Built-in
+types use fixed msgpack extension codes (see `_serde_codecs`); registered
+classes use extension `USER_EXT` with the payload `[tag, value]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, Final, TypeVar
+
+import msgpack
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from langgraph_redis_saver._serde_codecs import BY_TYPE, USER_EXT, Codec
+from langgraph_redis_saver._serde_user import (
+    default_tag,
+    is_registrable,
+    is_typeddict_type,
+    user_codec,
+)
+from langgraph_redis_saver._serde_wire import MAX_DEPTH, pack, unpack, unpack_plain
+from langgraph_redis_saver.errors import (
+    ConfigurationError,
+    DecodeError,
+    SchemaVersionError,
+    SerializationError,
+    UnsafeTypeError,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_DEPTH",
+    "TYPE_TAG",
+    "SafeMsgpackSerializer",
+    "serde_with_allowlist",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Type string returned by `dumps_typed`. Never contains "+", which
+#: LangGraph's `EncryptedSerializer` uses to append the cipher name.
+TYPE_TAG: Final = "lgrs"
+#: First byte of every payload. A reader refuses versions it does not know.
+FORMAT_VERSION: Final = 1
+
+_HEADER: Final = bytes([FORMAT_VERSION])
+_FOREIGN: Final = {
+    "msgpack": "LangGraph's JsonPlusSerializer",
+    "json": "LangGraph's JsonPlusSerializer (legacy JSON)",
+    "pickle": "LangGraph's JsonPlusSerializer with pickle_fallback=True",
+    "null": "LangGraph's JsonPlusSerializer",
+    "bytes": "LangGraph's JsonPlusSerializer",
+    "bytearray": "LangGraph's JsonPlusSerializer",
+}
+
+S = TypeVar("S", bound=SerializerProtocol)
+
+
+class SafeMsgpackSerializer:
+    """Serializer for LangGraph checkpoints that never executes stored data.
+
+    Implements LangGraph's `SerializerProtocol` (`dumps_typed`/`loads_typed`).
+    Built-in types, LangChain messages and LangGraph's checkpoint types work
+    out of the box; application classes (pydantic v2 models, dataclasses,
+    Enums, NamedTuples) are registered once. Values of any other type are
+    refused with `UnsafeTypeError` when written, and unknown type tags are
+    refused the same way when read.
+
+    `register` changes this instance in place and returns it (so calls
+    chain); `with_allowlist` returns a new instance and leaves this one as is.
+
+    Args:
+        allowed: Classes to register, each either a class (registered under
+            its default tag `module.QualName`) or a `(tag, class)` pair.
+
+    Example:
+        >>> from enum import Enum
+        >>> class Color(Enum):
+        ...     RED = "red"
+        >>> serde = SafeMsgpackSerializer(allowed=[Color])
+        >>> serde.loads_typed(serde.dumps_typed({"color": Color.RED, "n": (1, 2)}))
+        {'color': <Color.RED: 'red'>, 'n': (1, 2)}
+    """
+
+    __slots__ = ("_by_tag", "_encoders")
+
+    def __init__(self, *, allowed: Iterable[type[Any] | tuple[str, type[Any]]] = ()) -> None:
+        self._encoders: dict[type[Any], Codec] = dict(BY_TYPE)
+        self._by_tag: dict[str, Codec] = {}
+        for entry in allowed:
+            if isinstance(entry, tuple):
+                tag, cls = entry
+                self.register(cls, tag=tag)
+            else:
+                self.register(entry)
+
+    def __repr__(self) -> str:
+        return f"SafeMsgpackSerializer(allowed={sorted(self._by_tag)!r})"
+
+    # --- registration ----------------------------------------------------------
+
+    def register(
+        self,
+        cls: type[Any],
+        *,
+        tag: str | None = None,
+        encode: Callable[[Any], Any] | None = None,
+        decode: Callable[[Any], Any] | None = None,
+    ) -> SafeMsgpackSerializer:
+        """Allow a class to be stored and loaded; changes this instance in place.
+
+        The tag is written next to each value and looked up in a table on
+        read: it is a name, never imported. Keep it stable once data exists;
+        to rename a class, register it under its old tag too (every tag of a
+        class is read; the last one registered is written).
+
+        Built-in types are always allowed and TypedDicts are plain dicts, so
+        registering either does nothing.
+
+        Args:
+            cls: A pydantic v2 model, dataclass, Enum or NamedTuple; any other
+                class needs `encode` and `decode`.
+            tag: Stable name to store; defaults to `module.QualName`.
+            encode: `obj -> value`, where value is anything this serializer
+                can store (may contain other allowed types).
+            decode: `value -> obj`, the inverse of `encode`.
+
+        Returns:
+            This serializer, for chaining.
+
+        Raises:
+            ConfigurationError: The class cannot be registered as given, or
+                the tag already belongs to another class.
+
+        Example:
+            >>> from dataclasses import dataclass
+            >>> @dataclass
+            ... class Order:
+            ...     sku: str
+            >>> serde = SafeMsgpackSerializer().register(Order, tag="shop.Order")
+            >>> serde.loads_typed(serde.dumps_typed(Order("A1")))
+            Order(sku='A1')
+        """
+        if not isinstance(cls, type):
+            raise ConfigurationError(f"register() takes a class, got {cls!r}")
+        if cls in BY_TYPE or (encode is None and is_typeddict_type(cls)):
+            return self
+        tag = default_tag(cls) if tag is None else tag
+        current = self._by_tag.get(tag)
+        if current is not None:
+            owner = self._owner(tag)
+            # Re-running a notebook cell or reloading a module defines a new
+            # class object with the same name: the new one replaces the old.
+            if owner is not None and owner is not cls and default_tag(owner) != default_tag(cls):
+                raise ConfigurationError(
+                    f"type tag {tag!r} is already registered for {default_tag(owner)!r};"
+                    f" pick another: serde.register({cls.__name__}, tag='...')"
+                )
+        codec = user_codec(cls, tag, encode, decode)
+        self._by_tag[tag] = codec
+        self._encoders[cls] = codec
+        return self
+
+    def _owner(self, tag: str) -> type[Any] | None:
+        for cls, codec in self._encoders.items():
+            if codec.code == USER_EXT and codec.name == tag:
+                return cls
+        return None
+
+    def with_allowlist(self, extra: Collection[tuple[str, ...]]) -> SafeMsgpackSerializer:
+        """Return a serializer that also allows the classes LangGraph names.
+
+        This is LangGraph's hook: in strict mode (`LANGGRAPH_STRICT_MSGPACK`)
+        `StateGraph.compile` derives `(module, name)` pairs from the state
+        schema and passes them down through the checkpointer. Each pair is
+        resolved only among modules already imported by the application
+        (`sys.modules`), by walking `__dict__`; nothing is imported. Pairs
+        that are not loaded, not classes, or not registrable are skipped.
+
+        Args:
+            extra: `(module, qualname)` pairs; classes are accepted too.
+
+        Returns:
+            `self` when nothing new is allowed, else a new serializer.
+
+        Example:
+            >>> serde = SafeMsgpackSerializer()
+            >>> serde.with_allowlist([("collections", "OrderedDict")]) is serde
+            True
+        """
+        found: list[type[Any]] = []
+        for entry in extra:
+            cls = entry if isinstance(entry, type) else _resolve_loaded(entry)
+            if cls is None or cls in self._encoders or is_typeddict_type(cls):
+                continue
+            if is_registrable(cls):
+                found.append(cls)
+            else:
+                logger.debug("with_allowlist: %s is not a registrable class; skipped", entry)
+        if not found:
+            return self
+        clone = self.copy()
+        for cls in found:
+            try:
+                clone.register(cls)
+            except ConfigurationError as exc:
+                logger.debug("with_allowlist: %s skipped: %s", default_tag(cls), exc)
+        return clone
+
+    def copy(self) -> SafeMsgpackSerializer:
+        """Return an independent copy: later registrations on either do not leak."""
+        clone = SafeMsgpackSerializer()
+        clone._encoders = dict(self._encoders)
+        clone._by_tag = dict(self._by_tag)
+        return clone
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """Tags of the registered application classes."""
+        return frozenset(self._by_tag)
+
+    # --- SerializerProtocol ------------------------------------------------------
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """Serialize a value to `("lgrs", payload)`.
+
+        Raises:
+            UnsafeTypeError: The value contains an object of a type that is
+                neither built in nor registered; the message shows how to
+                register it.
+            SerializationError: The value cannot be stored for another reason
+                (too deeply nested, circular, unsupported tzinfo, ...).
+
+        Example:
+            >>> SafeMsgpackSerializer().dumps_typed({"a": 1})
+            ('lgrs', b'\\x01\\x81\\xa1a\\x01')
+        """
+        try:
+            if type(obj) is bytearray:  # msgpack would write it as bytes
+                obj = msgpack.ExtType(BY_TYPE[bytearray].code, bytes(obj))
+            return TYPE_TAG, _HEADER + pack(obj, self._encoders, _fallback)
+        except SerializationError:
+            raise
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            raise SerializationError(
+                f"Cannot serialize value of type {_type_name(obj)!r}: {exc}"
+            ) from exc
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Deserialize a value written by `dumps_typed`.
+
+        Raises:
+            UnsafeTypeError: The data names a type tag that is not registered.
+            SchemaVersionError: The data was written by a newer format version.
+            DecodeError: The data is malformed, truncated, oversized, too
+                deeply nested, encrypted, or written by another serializer.
+
+        Example:
+            >>> serde = SafeMsgpackSerializer()
+            >>> serde.loads_typed(serde.dumps_typed({1, 2}))
+            {1, 2}
+        """
+        body = _body(data)
+        try:
+            return unpack(body, self._by_tag, _unknown_tag)
+        except (SerializationError, SchemaVersionError):
+            raise
+        except Exception as exc:
+            raise DecodeError(f"Cannot decode stored value: {_describe(exc)}") from exc
+
+    def decode_plain(self, data: tuple[str, bytes]) -> Any:
+        """Decode any stored value into JSON-able data, without application classes.
+
+        Used by the inspector. Objects become dicts with a `"__type__"` key
+        (LangChain messages keep all their fields, such as `type`, `content`,
+        `tool_calls`, `usage_metadata`); registered and unknown tags alike
+        become `{"__type__": tag, **fields}`; tuples, sets and deques become
+        lists; bytes become `{"__type__": "py.bytes", "base64": ...}`; dates
+        and times ISO strings; UUID, Decimal and paths strings; timedelta
+        seconds; dict keys that are not strings are JSON-encoded.
+
+        Raises:
+            SchemaVersionError: The data was written by a newer format version.
+            DecodeError: Anything else that cannot be decoded.
+
+        Example:
+            >>> from datetime import date
+            >>> serde = SafeMsgpackSerializer()
+            >>> serde.decode_plain(serde.dumps_typed({"day": date(2025, 1, 2), 3: b"x"}))
+            {'day': '2025-01-02', '3': {'__type__': 'py.bytes', 'base64': 'eA=='}}
+        """
+        body = _body(data)
+        try:
+            return unpack_plain(body)
+        except (DecodeError, SchemaVersionError):
+            raise
+        except Exception as exc:
+            raise DecodeError(f"Cannot decode stored value: {_describe(exc)}") from exc
+
+
+# --- module helpers --------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    # Messages of pydantic or msgpack errors may quote the stored data at length.
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _body(data: Any) -> memoryview:
+    try:
+        typ, payload = data
+        view = memoryview(payload).cast("B")
+    except (TypeError, ValueError) as exc:
+        raise DecodeError(f"expected a (type, bytes) pair, got {_type_name(data)!r}") from exc
+    if isinstance(typ, bytes):
+        typ = typ.decode("utf-8", "replace")
+    if typ != TYPE_TAG:
+        raise _foreign(typ)
+    if not view.nbytes:
+        raise DecodeError("empty payload: no format version byte")
+    version = view[0]
+    if version != FORMAT_VERSION:
+        if version > FORMAT_VERSION:
+            raise SchemaVersionError(
+                f"stored value uses format version {version}; this langgraph-redis-saver"
+                f" reads version {FORMAT_VERSION}. Upgrade langgraph-redis-saver to read it."
+            )
+        raise DecodeError(f"unknown format version byte {version}")
+    return view[1:]
+
+
+def _foreign(typ: Any) -> DecodeError:
+    if isinstance(typ, str) and "+" in typ:
+        return DecodeError(
+            f"stored value is encrypted (type {typ!r}); decode it through the"
+            " EncryptedSerializer that wrote it, e.g."
+            " EncryptedSerializer.from_pycryptodome_aes(SafeMsgpackSerializer(), key=...)"
+        )
+    writer = _FOREIGN.get(typ) if isinstance(typ, str) else None
+    if writer is not None:
+        return DecodeError(
+            f"stored value was written by another serializer ({writer}, type {typ!r});"
+            " SafeMsgpackSerializer refuses to decode it because that format can name"
+            " code to import and call. Re-create the data with SafeMsgpackSerializer."
+        )
+    return DecodeError(f"unknown serialization type {typ!r}; expected {TYPE_TAG!r}")
+
+
+def _unknown_tag(tag: str) -> UnsafeTypeError:
+    shown = tag if len(tag) <= 100 else tag[:97] + "..."
+    name = shown.rsplit(".", 1)[-1] or "YourClass"
+    return UnsafeTypeError(
+        f"Refused to deserialize type tag {shown!r}: it is not registered with this"
+        f" SafeMsgpackSerializer. If it is your class, allow it:"
+        f" SafeMsgpackSerializer(allowed=[{name}]) (default tag 'module.QualName'),"
+        f" or serde.register({name}, tag={shown!r})."
+    )
+
+
+def _type_name(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _fallback(value: Any) -> Any:
+    # LangGraph writes a failed node's exception as a pending write and only
+    # ever reads back its text; store its repr, as JsonPlusSerializer does.
+    if isinstance(value, BaseException):
+        return repr(value)
+    raise UnsafeTypeError(_encode_error(value))
+
+
+def _encode_error(value: Any) -> str:
+    cls = type(value)
+    name = cls.__name__
+    base = next((b for b in cls.__mro__[1:] if b in BY_TYPE or b in _NATIVE), None)
+    if is_registrable(cls):
+        fix = f"SafeMsgpackSerializer(allowed=[{name}]) or serde.register({name})"
+    elif base is not None and base is not object:
+        fix = (
+            f"convert it to a plain {base.__name__} before storing it, or"
+            f" serde.register({name}, encode=..., decode=...)"
+        )
+    else:
+        fix = f"serde.register({name}, encode=lambda obj: ..., decode=lambda data: {name}(...))"
+    return (
+        f"Cannot serialize a value of type {_type_name(value)!r}: it is not on the"
+        f" SafeMsgpackSerializer allowlist. Allow it: {fix}"
+    )
+
+
+_NATIVE: Final = frozenset({dict, list, str, bytes, int, float, bool})
+
+
+def _resolve_loaded(entry: Any) -> type[Any] | None:
+    """Find an already imported class by `(module, qualname)`; never imports."""
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        return None
+    module, qualname = entry
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        return None
+    obj: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        # __dict__ rather than getattr: a module-level __getattr__ may import.
+        namespace = getattr(obj, "__dict__", None)
+        obj = namespace.get(part) if isinstance(namespace, dict) else None
+        if obj is None:
+            logger.debug("with_allowlist: %s.%s is not loaded; skipped", module, qualname)
+            return None
+    return obj if isinstance(obj, type) else None
+
+
+# --- LangGraph integration ---------------------------------------------------------
+
+
+def serde_with_allowlist(serde: S, extra: Collection[tuple[str, ...]]) -> S | SerializerProtocol:
+    """Apply LangGraph's allowlist to a serializer, looking inside `EncryptedSerializer`.
+
+    For a saver's `with_allowlist` override: handles `SafeMsgpackSerializer`,
+    `EncryptedSerializer` wrapping one (re-wrapped with the same cipher), and
+    LangGraph's `JsonPlusSerializer` (bare or wrapped). Returns `serde`
+    itself when nothing changes.
+
+    Example:
+        >>> serde = SafeMsgpackSerializer()
+        >>> serde_with_allowlist(serde, [("collections", "OrderedDict")]) is serde
+        True
+    """
+    if isinstance(serde, SafeMsgpackSerializer):
+        return serde.with_allowlist(extra)
+    if isinstance(serde, JsonPlusSerializer):
+        return serde.with_msgpack_allowlist(extra)
+    if isinstance(serde, EncryptedSerializer):
+        inner = serde.serde
+        updated = serde_with_allowlist(inner, extra)
+        return serde if updated is inner else EncryptedSerializer(serde.cipher, updated)
+    return serde
