@@ -6,9 +6,11 @@ it with the sync or the async driver from ``_drive``.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import copy
 import dataclasses
+import weakref
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -169,6 +171,9 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             )
         self._client = client
         self._aclient = aclient
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
         self._owned = False
         self._url: str | None = None
         self._client_kwargs: dict[str, Any] = {}
@@ -245,10 +250,17 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             self._client.close()
 
     async def aclose(self) -> None:
-        """Close the clients this saver created (see `from_url`)."""
-        if self._owned and self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        """Close the clients this saver created (see `from_url`).
+
+        A saver from `from_url` makes one async client per event loop; call
+        this (or use ``async with``) before a loop you used it in ends.
+        """
+        if self._owned:
+            client = self._aclients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.aclose()
+            # Clients of other, finished loops cannot be awaited from here.
+            self._aclients.clear()
         self.close()
 
     def __enter__(self) -> RedisCheckpointSaver:
@@ -294,20 +306,26 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         return self._client
 
     def _async(self) -> Any:
-        if self._aclient is None:
-            if not self._owned or self._url is None:
+        if not self._owned or self._url is None:
+            if self._aclient is None:
                 raise ConfigurationError(
                     "this saver has only a sync client, so use the sync API (invoke, "
                     "stream, get_tuple...); for async calls pass aclient="
                     "redis.asyncio.Redis(...) too, or use RedisCheckpointSaver.from_url(url)"
                 )
+            return self._aclient
+        # An asyncio client belongs to the event loop it was created in: a saver
+        # made by from_url keeps one per loop, so it survives several asyncio.run().
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(loop)
+        if client is None:
             cls = (
                 redis.asyncio.cluster.RedisCluster
                 if self._ctx.keys.cluster
                 else redis.asyncio.Redis
             )
-            self._aclient = cls.from_url(self._url, **self._client_kwargs)
-        return self._aclient
+            client = self._aclients[loop] = cls.from_url(self._url, **self._client_kwargs)
+        return client
 
     def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> RedisCheckpointSaver:
         """A shallow copy whose serializer also accepts `extra_allowlist` types.

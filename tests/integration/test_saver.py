@@ -466,3 +466,22 @@ async def test_dangling_latest_falls_back_to_newest_complete_record(
     assert got.checkpoint["id"] == ids[-2]
     assert r.get(ns.latest) == ids[-2].encode()
     r.close()
+
+
+def test_from_url_saver_survives_several_event_loops(redis_url: str, prefix: str) -> None:
+    saver = RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix)
+    cp = checkpoint({"a": 1})
+
+    async def write() -> None:
+        await saver.aput(config("loops"), cp, meta(), cp["channel_versions"])
+        await saver.aclose()  # closes this loop's client
+
+    async def read() -> Any:
+        try:
+            return await saver.aget_tuple(config("loops"))
+        finally:
+            await saver.aclose()
+
+    asyncio.run(write())
+    assert asyncio.run(read()).checkpoint["channel_values"] == {"a": 1}
+    saver.close()
