@@ -56,6 +56,7 @@ from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.devserver import ThrowawayRedis
 
 OURS = "ours"
+OURS_Z = "ours+zlib"  # ours with compress_threshold=1024 (graph workload only)
 PEERS = ["memory", "sqlite", "plainredis"]
 
 
@@ -120,7 +121,14 @@ class Savers:
             "sqlite": SqliteSaver(sqlite3.connect(tmp / "bench.db", check_same_thread=False)),
             "plainredis": PlainSync(url=url, prefix=f"b{tag}:plain"),
         }
-        self.prefixes = {OURS: f"b{tag}:ours", "plainredis": f"b{tag}:plain"}
+        self.sync[OURS_Z] = stack.enter_context(
+            RedisCheckpointSaver.from_url(url, key_prefix=f"b{tag}:oursz", compress_threshold=1024)
+        )
+        self.prefixes = {
+            OURS: f"b{tag}:ours",
+            OURS_Z: f"b{tag}:oursz",
+            "plainredis": f"b{tag}:plain",
+        }
         self.tag = tag
 
     def async_savers(self) -> dict[str, BaseCheckpointSaver]:
@@ -270,7 +278,7 @@ def redis_bytes(url: str, prefix: str) -> int:
 
 
 def bench_graph(savers: Savers, turns: int, sessions: int) -> dict[str, Any]:
-    names = [OURS, *PEERS]
+    names = [OURS, OURS_Z, *PEERS]
     graphs = {name: chat_graph(savers.sync[name]) for name in names}
     per_turn: dict[str, list[list[float]]] = {name: [] for name in names}
     for s in range(sessions):
@@ -295,7 +303,7 @@ def bench_graph(savers: Savers, turns: int, sessions: int) -> dict[str, Any]:
             "turn p95": pct(all_turns, 0.95),
             "growth 41-50 / 1-10": statistics.median(last) / statistics.median(first),
         }
-    for name in (OURS, "plainredis"):
+    for name in (OURS, OURS_Z, "plainredis"):
         result[name]["bytes in redis"] = redis_bytes(savers.url, savers.prefixes[name])
         result[name]["bytes per turn"] = result[name]["bytes in redis"] / (turns * sessions)
     return result
@@ -436,10 +444,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, row in graph.items():
             print(f"  {name:<12}" + "  ".join(f"{k}: {v:,.2f}" for k, v in row.items()))
         turn = {name: row["turn median"] for name, row in graph.items()}
-        size = graph[OURS]["bytes in redis"] / graph["plainredis"]["bytes in redis"]
+        size = {
+            n: graph[n]["bytes in redis"] / graph["plainredis"]["bytes in redis"]
+            for n in (OURS, OURS_Z)
+        }
         print(
             f"  ratios ours/plainredis: turn {turn[OURS] / turn['plainredis']:.2f}x, "
-            f"bytes {size:.2f}x; ours/memory: turn {turn[OURS] / turn['memory']:.2f}x"
+            f"bytes {size[OURS]:.2f}x (with zlib {size[OURS_Z]:.2f}x); "
+            f"ours/memory: turn {turn[OURS] / turn['memory']:.2f}x"
         )
         conc = asyncio.run(bench_concurrency(savers, 32, conc_turns))
         results["concurrency"] = conc

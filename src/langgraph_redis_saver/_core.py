@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -60,6 +61,7 @@ class Context:
     refresh_on_read: bool = False
     session_index_keys: tuple[str, ...] = ("user_id",)
     max_checkpoints: int | None = None
+    compress_min: int = 0  # 0: never compress
 
     @property
     def read_ttl(self) -> int:
@@ -113,15 +115,43 @@ def next_version(current: str | int | float | None) -> str:
 # -- encoding -----------------------------------------------------------------
 
 
-def _pack_typed(typed: tuple[str, bytes]) -> bytes:
-    return typed[0].encode() + b"\x00" + typed[1]
+RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
+MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
+
+
+def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
+    """``<type><sep><bytes>``: the stored form of one serialized value.
+
+    With `compress_min`, values at least that large are stored zlib-compressed
+    (level 1: cheap, and text-heavy state shrinks several times) when that
+    saves space.
+    """
+    typ, data = typed
+    if compress_min and len(data) >= compress_min:
+        packed = zlib.compress(data, 1)
+        if len(packed) < len(data):
+            return typ.encode() + ZLIB + packed
+    return typ.encode() + RAW + data
 
 
 def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
-    typ, sep, data = raw.partition(b"\x00")
-    if not sep:
+    # Type names never contain bytes below 0x02, so the first one is the separator.
+    cut = min((i for i in (raw.find(RAW), raw.find(ZLIB)) if i >= 0), default=-1)
+    if cut < 0:
         raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
-    return typ.decode(), data
+    typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
+    if raw[cut : cut + 1] == ZLIB:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(data, MAX_INFLATED)
+        except zlib.error as exc:
+            raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise CheckpointCorruptedError(
+                f"{key!r} holds a compressed value that is truncated or inflates past "
+                f"{MAX_INFLATED} bytes"
+            )
+    return typ, data
 
 
 def _json_default(value: Any) -> Any:
@@ -182,7 +212,7 @@ def put_flow(
         suffixes.append(suffix)
         if channel in new_versions:
             new_keys.append(ns.blob_prefix + suffix)
-            new_values.append(_pack_typed(dumps(values[channel])))
+            new_values.append(_pack_typed(dumps(values[channel]), ctx.compress_min))
         else:
             kept_keys.append(ns.blob_prefix + suffix)
 

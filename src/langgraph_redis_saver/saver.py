@@ -121,6 +121,9 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         max_checkpoints_per_session: Keep about this many checkpoints per
             namespace (between N and 1.25 N: trimming runs in batches); older
             ones are pruned as new ones are written, DeltaChannel-safely.
+        compress_threshold: Store channel values of at least this many bytes
+            zlib-compressed (level 1). ``None`` (default) never compresses.
+            Readers handle both forms, so it can be turned on at any time.
 
     Example:
         ```python
@@ -145,6 +148,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         refresh_on_read: bool = False,
         session_index_keys: Sequence[str] = ("user_id",),
         max_checkpoints_per_session: int | None = None,
+        compress_threshold: int | None = None,
     ) -> None:
         super().__init__(serde=serde or SafeMsgpackSerializer())
         if max_checkpoints_per_session is not None and (
@@ -153,6 +157,13 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             raise ConfigurationError(
                 f"max_checkpoints_per_session must be a positive int or None, "
                 f"got {max_checkpoints_per_session!r}"
+            )
+        if compress_threshold is not None and (
+            not isinstance(compress_threshold, int) or compress_threshold < 1
+        ):
+            raise ConfigurationError(
+                f"compress_threshold must be a positive number of bytes or None, "
+                f"got {compress_threshold!r}"
             )
         if isinstance(session_index_keys, str):
             raise ConfigurationError(
@@ -187,6 +198,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             refresh_on_read=refresh_on_read,
             session_index_keys=tuple(session_index_keys),
             max_checkpoints=max_checkpoints_per_session,
+            compress_min=compress_threshold or 0,
         )
 
     # -- construction and lifetime ------------------------------------------------

@@ -485,3 +485,43 @@ def test_from_url_saver_survives_several_event_loops(redis_url: str, prefix: str
     asyncio.run(write())
     assert asyncio.run(read()).checkpoint["channel_values"] == {"a": 1}
     saver.close()
+
+
+async def test_compressed_blobs_round_trip_and_mix_with_raw_ones(
+    redis_url: str, prefix: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import Api
+
+    from langgraph_redis_saver import _core
+
+    big = "the same sentence again " * 400
+    async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as plain_saver:
+        cp = checkpoint({"text": big})
+        c1 = await Api(plain_saver, mode).put(config("z"), cp, meta(0), {"text": "1"})
+    async with RedisCheckpointSaver.from_url(
+        redis_url, key_prefix=prefix, compress_threshold=1024
+    ) as saver:
+        api = Api(saver, mode)
+        cp2 = checkpoint({"text": big + "!", "small": 1}, text="2", small="1")
+        await api.put(c1, cp2, meta(1), {"text": "2", "small": "1"})
+        r = redis.Redis.from_url(redis_url)
+        ns = saver.keys.namespace("z", "")
+        stored = r.get(ns.blob("text", "2"))
+        assert stored.startswith(b"lgrs\x01") and len(stored) < len(big) // 10
+        assert r.get(ns.blob("small", "1")).startswith(b"lgrs\x00")
+        assert (await api.get_tuple(config("z"))).checkpoint["channel_values"]["text"] == big + "!"
+        assert (await api.get_tuple(c1)).checkpoint["channel_values"]["text"] == big
+
+        r.set(ns.blob("text", "2"), stored[:-10])
+        with pytest.raises(CheckpointCorruptedError, match="truncated"):
+            await api.get_tuple(config("z"))
+        monkeypatch.setattr(_core, "MAX_INFLATED", 1000)
+        r.set(ns.blob("text", "2"), stored)
+        with pytest.raises(CheckpointCorruptedError, match="inflates past"):
+            await api.get_tuple(config("z"))
+        r.close()
+
+
+def test_bad_compress_threshold_is_a_clear_error() -> None:
+    with pytest.raises(ConfigurationError, match="compress_threshold"):
+        RedisCheckpointSaver(redis.Redis(), compress_threshold=0)
