@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from graphs import QUESTIONS, interview_graph, map_reduce_graph, subgraph_parent
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
@@ -208,3 +210,47 @@ async def test_one_saver_serves_sync_and_async_on_one_thread(saver: RedisCheckpo
         "async answer",
         "sync answer",
     ]
+
+
+@pytest.mark.parametrize("kind", ["plain", "encrypted"])
+def test_strict_mode_allowlist_from_the_state_schema(
+    redis_url: str, prefix: str, kind: str
+) -> None:
+    env = {**os.environ, "LANGGRAPH_STRICT_MSGPACK": "true"}
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "strict_app.py"), redis_url, prefix, kind],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
+        "profile": "Profile",
+        "years": 8,
+        "score": 12.0,
+        "level": "senior",
+        "compiled_with_clone": True,
+    }
+
+
+def test_unregistered_user_type_is_refused_without_strict_mode(saver: RedisCheckpointSaver) -> None:
+    from strict_app import Profile, State
+
+    from langgraph_redis_saver import UnsafeTypeError
+
+    builder = StateGraph(State)
+    builder.add_node("noop", lambda s: {})
+    builder.add_edge(START, "noop")
+    graph = builder.compile(checkpointer=saver)
+    with pytest.raises(UnsafeTypeError, match="Profile"):
+        graph.invoke(
+            {"profile": Profile(name="Ada", years=8)}, {"configurable": {"thread_id": "u"}}
+        )
+    allowed = saver.with_allowlist({(Profile.__module__, Profile.__qualname__)})
+    assert allowed is not saver and saver.with_allowlist(set()) is saver
+    graph = builder.compile(checkpointer=allowed)
+    out = graph.invoke(
+        {"profile": Profile(name="Ada", years=8)}, {"configurable": {"thread_id": "u2"}}
+    )
+    assert out["profile"] == Profile(name="Ada", years=8)
