@@ -491,7 +491,6 @@ async def test_compressed_blobs_round_trip_and_mix_with_raw_ones(
     redis_url: str, prefix: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from conftest import Api
-
     from langgraph_redis_saver import _core
 
     big = "the same sentence again " * 400

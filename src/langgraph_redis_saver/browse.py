@@ -1,0 +1,604 @@
+"""Read-only queries over stored sessions, shared by the ``lgrs`` CLI and notebooks.
+
+`Browser` reads through a `RedisCheckpointSaver` whose serializer turns every
+stored value into plain JSON-able data (`PlainReader`), so it works without
+the application's classes and never unpickles anything. It reuses the
+saver's one-round-trip reads and key layout; reads never refresh TTLs, so
+browsing never keeps a session alive. Results are plain dicts and small
+dataclasses with the stable camelCase shapes documented in ``docs/cli.md``.
+Nothing here prints.
+
+Example:
+    ```python
+    from langgraph_redis_saver.browse import Browser
+
+    with Browser.from_url("redis://localhost:6379/0") as b:
+        for row in b.sessions(limit=5):
+            print(row.session_id, row.messages)
+        for turn in b.conversation("cli_20251108_145739").turns:
+            print(turn["role"], turn["content"])
+    ```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+from redis.exceptions import NoPermissionError
+
+from ._doctor import Finding, run_checks
+from ._plain import (
+    CSV_COLUMNS,
+    Conversation,
+    PlainReader,
+    SessionSummary,
+    export_metadata,
+    export_rows,
+    internal,
+    iso,
+    message_key,
+    next_nodes,
+    nodes_run,
+    parse_iso,
+    pending_interrupts,
+    redact,
+    timestamp,
+    turn,
+    written,
+)
+from .errors import RedisSaverError
+from .keys import DEFAULT_PREFIX, KeySchema
+from .saver import RedisCheckpointSaver
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_CHANNEL",
+    "Browser",
+    "Conversation",
+    "Finding",
+    "PlainReader",
+    "SessionNotFoundError",
+    "SessionSummary",
+    "export_rows",
+    "iso",
+    "redact",
+]
+
+DEFAULT_CHANNEL = "messages"
+PIPELINE_CHUNK = 2000
+"""Commands per pipeline in bulk reads: bounds memory on both ends."""
+
+
+class SessionNotFoundError(RedisSaverError, LookupError):
+    """A session, namespace or checkpoint does not exist (or has expired)."""
+
+
+class Browser:
+    """Read-only view of the sessions stored under one key prefix.
+
+    Args:
+        saver: A saver built with ``serde=PlainReader()`` and ``ttl=None``
+            (`from_url` does this). Its reads must not refresh TTLs.
+        channel: The state channel that holds the conversation.
+    """
+
+    def __init__(self, saver: RedisCheckpointSaver, *, channel: str = DEFAULT_CHANNEL) -> None:
+        self.saver = saver
+        self.channel = channel
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        cluster: bool | None = None,
+        channel: str = DEFAULT_CHANNEL,
+        client_kwargs: dict[str, Any] | None = None,
+        index_keys: Sequence[str] = ("user_id",),
+    ) -> Browser:
+        """Connect to `url` and browse the sessions under `prefix`.
+
+        The reader's ``ttl`` is None so that `sessions` never hides a session
+        that the application keeps longer than the saver's 24 h default.
+
+        Raises:
+            redis.exceptions.ConnectionError: The server cannot be reached.
+        """
+        options: dict[str, Any] = {
+            "client_kwargs": client_kwargs,
+            "key_prefix": prefix,
+            "serde": PlainReader(),
+            "ttl": None,
+            "session_index_keys": tuple(index_keys),
+        }
+        try:
+            saver = RedisCheckpointSaver.from_url(url, cluster=cluster, **options)
+        except NoPermissionError:
+            if cluster is not None:
+                raise
+            # Cluster detection runs INFO, which read-only ACL users often may
+            # not; such a user is most likely on a standalone server.
+            saver = RedisCheckpointSaver.from_url(url, cluster=False, **options)
+        return cls(saver, channel=channel)
+
+    def close(self) -> None:
+        """Close the connections `from_url` opened."""
+        self.saver.close()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def keys(self) -> KeySchema:
+        """The key layout in use."""
+        return self.saver.keys
+
+    @property
+    def client(self) -> Any:
+        """The sync redis-py client, for server-level reads (INFO, SCAN, MEMORY)."""
+        return self.saver._sync()
+
+    def pipeline(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Run read commands in pipelines; failed commands come back as exceptions."""
+        replies: list[Any] = []
+        for start in range(0, len(commands), PIPELINE_CHUNK):
+            with self.client.pipeline(transaction=False) as pipe:
+                for cmd in commands[start : start + PIPELINE_CHUNK]:
+                    pipe.execute_command(*cmd)
+                replies += pipe.execute(raise_on_error=False)
+        return replies
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def sessions(
+        self,
+        *,
+        user: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SessionSummary]:
+        """Sessions newest first, from the sessions index, with counts and sizes.
+
+        Args:
+            user: Only sessions whose runs had this ``user_id``.
+            since: Only sessions written at or after this time.
+            limit: At most this many sessions.
+        """
+        infos = self.saver.list_sessions(
+            filter=None if user is None else {"user_id": user}, since=since, limit=limit
+        )
+        sizes = self.session_sizes([i.thread_id for i in infos])
+        rows = []
+        for info in infos:
+            found = self.saver.get_tuple(_config(info.thread_id, ""))
+            msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
+            nkeys, nbytes = sizes[info.thread_id]
+            rows.append(
+                SessionSummary(
+                    session_id=info.thread_id,
+                    updated_at=info.updated_at,
+                    messages=len(msgs) if isinstance(msgs, list) else 0,
+                    checkpoints=info.checkpoint_count,
+                    ttl=info.ttl,
+                    keys=nkeys,
+                    bytes=nbytes,
+                    latest_checkpoint_id=info.latest_checkpoint_id,
+                )
+            )
+        return rows
+
+    def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
+        """Ids of the live sessions, newest first (the index alone, no sizes)."""
+        filter = None if user is None else {"user_id": user}
+        return [i.thread_id for i in self.saver.list_sessions(filter=filter, since=since)]
+
+    def exists(self, thread_id: str) -> bool:
+        """Whether the session has a root checkpoint."""
+        return bool(self.client.exists(self.keys.namespace(thread_id, "").latest))
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        """Namespaces of a session (``""`` is the root), sorted."""
+        members = self.client.smembers(self.keys.namespace(thread_id, "").namespaces)
+        return sorted({m.decode() for m in members} | {""})
+
+    def session_keys(self, thread_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The keys each session owns, found by walking its indexes (no SCAN).
+
+        Three pipelined round trips for any number of sessions: namespaces,
+        timelines, then the blob lists of the checkpoint records. Keys that
+        expired meanwhile may be listed; `session_sizes` counts only live ones.
+        """
+        ks = self.keys
+        replies = self.pipeline([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+        spaces = [
+            (t, ns)
+            for t, members in zip(thread_ids, replies, strict=True)
+            for ns in sorted({m.decode() for m in _ok(members, set())} | {""})
+        ]
+        timelines = self.pipeline(
+            [("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces]
+        )
+        records = [
+            (t, ns, cid.decode())
+            for (t, ns), ids in zip(spaces, timelines, strict=True)
+            for cid in _ok(ids, [])
+        ]
+        blobs = self.pipeline(
+            [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+        )
+        found: dict[str, dict[str, None]] = {t: {} for t in thread_ids}
+        for t, ns in spaces:
+            nk = ks.namespace(t, ns)
+            found[t].update(dict.fromkeys([nk.namespaces, nk.timeline, nk.latest]))
+        for (t, ns, cid), raw in zip(records, blobs, strict=True):
+            nk = ks.namespace(t, ns)
+            found[t].update(dict.fromkeys([nk.record(cid), nk.writes(cid)]))
+            for suffix in (_ok(raw, b"") or b"").decode().split("\n"):
+                if suffix:
+                    found[t][nk.blob_prefix + suffix] = None
+        return {t: list(keys) for t, keys in found.items()}
+
+    def session_sizes(self, thread_ids: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+        """``(live keys, bytes)`` per session; bytes is None when ``MEMORY`` is denied."""
+        flat = [(t, k) for t, keys in self.session_keys(thread_ids).items() for k in keys]
+        usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
+        sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}
+        for (t, _), reply in zip(flat, usage, strict=True):
+            n, b = sizes[t]
+            if isinstance(reply, Exception):
+                sizes[t] = (n, None)
+            elif reply is not None:
+                sizes[t] = (n + 1, None if b is None else b + int(reply))
+        return sizes
+
+    def resolve_namespace(self, thread_id: str, ns: str) -> str:
+        """`ns` itself, or the newest namespace whose node path is `ns`.
+
+        ``interview`` matches ``interview:<task id>`` and ``a|b`` matches
+        ``a:<id>|b:<id>``, so nobody has to copy task ids.
+
+        Raises:
+            SessionNotFoundError: No namespace matches.
+        """
+        spaces = self.namespaces(thread_id)
+        if ns in spaces:
+            return ns
+        matches = [s for s in spaces if "|".join(p.split(":")[0] for p in s.split("|")) == ns]
+        if not matches:
+            shown = ", ".join(repr(s) for s in spaces)
+            raise SessionNotFoundError(
+                f"session {thread_id!r} has no namespace {ns!r}; it has: {shown}"
+            )
+        latest = self.pipeline([("GET", self.keys.namespace(thread_id, s).latest) for s in matches])
+        return max(zip(latest, matches, strict=True), key=lambda p: (_ok(p[0], b""), p[1]))[1]
+
+    def resolve_checkpoint(self, thread_id: str, prefix: str, *, ns: str = "") -> str:
+        """The checkpoint id of a namespace that is or starts with `prefix`.
+
+        Raises:
+            SessionNotFoundError: No checkpoint matches, or more than one does.
+        """
+        timeline = self.keys.namespace(thread_id, ns).timeline
+        # Checkpoint ids are ASCII, so "\xff" sorts after every id with the prefix.
+        ids = [
+            i.decode() for i in self.client.zrangebylex(timeline, f"[{prefix}", f"[{prefix}\xff")
+        ]
+        if prefix in ids or len(ids) == 1:
+            return prefix if prefix in ids else ids[0]
+        if not ids:
+            raise SessionNotFoundError(f"no checkpoint {prefix!r} in {_where(thread_id, ns)}")
+        raise SessionNotFoundError(
+            f"checkpoint id prefix {prefix!r} is ambiguous in {_where(thread_id, ns)}: "
+            f"{', '.join(ids[:3])}, ...; give more characters"
+        )
+
+    # -- one session --------------------------------------------------------------------
+
+    def _chain(self, thread_id: str, ns: str, checkpoint_id: str | None) -> list[CheckpointTuple]:
+        """A checkpoint (the newest, or `checkpoint_id`) and its stored ancestors, newest first.
+
+        Following parents rather than the timeline keeps forks apart.
+        """
+        by_id = {t.checkpoint["id"]: t for t in self.saver.list(_config(thread_id, ns))}
+        if not by_id:
+            raise SessionNotFoundError(_missing(thread_id, ns))
+        current = by_id.get(checkpoint_id or max(by_id))
+        if current is None:
+            raise SessionNotFoundError(
+                f"no checkpoint {checkpoint_id!r} in {_where(thread_id, ns)}"
+            )
+        chain = []
+        while current is not None:
+            chain.append(current)
+            parent = _parent_id(current)
+            current = by_id.get(parent) if parent else None
+        return chain
+
+    def conversation(
+        self, thread_id: str, *, ns: str = "", checkpoint_id: str | None = None
+    ) -> Conversation:
+        """The conversation of a session, turn by turn, with pending interrupts and state.
+
+        A turn's ``timestamp`` is the time of the oldest stored checkpoint on
+        the chain that holds the message, i.e. when it entered the state.
+
+        Args:
+            thread_id: The session (LangGraph ``thread_id``).
+            ns: Checkpoint namespace (``""``: the root graph).
+            checkpoint_id: Show the conversation as of this checkpoint.
+
+        Raises:
+            SessionNotFoundError: No such session, namespace or checkpoint.
+        """
+        chain = self._chain(thread_id, ns, checkpoint_id)
+        first_seen: dict[str, datetime | None] = {}
+        for found in chain:  # newest first, so older sightings overwrite
+            msgs = found.checkpoint["channel_values"].get(self.channel)
+            for i, msg in enumerate(msgs if isinstance(msgs, list) else []):
+                first_seen[message_key(i, msg)] = timestamp(found.checkpoint)
+        head = chain[0]
+        values = head.checkpoint["channel_values"]
+        msgs = values.get(self.channel)
+        calls: dict[str, str] = {}
+        turns = [
+            turn(i, m, first_seen.get(message_key(i, m)), calls)
+            for i, m in enumerate(msgs if isinstance(msgs, list) else [])
+        ]
+        pttl = self.client.pttl(self.keys.namespace(thread_id, ns).latest)
+        return Conversation(
+            session_id=thread_id,
+            namespace=ns,
+            checkpoint_id=head.checkpoint["id"],
+            created_at=timestamp(chain[-1].checkpoint),
+            updated_at=timestamp(head.checkpoint),
+            turns=turns,
+            pending=pending_interrupts(head),
+            state={
+                k: v for k, v in sorted(values.items()) if k != self.channel and not internal(k)
+            },
+            metadata=dict(head.metadata or {}),
+            checkpoints=len(chain),
+            namespaces=self.namespaces(thread_id),
+            ttl=pttl / 1000 if pttl >= 0 else None,
+        )
+
+    def timeline(
+        self, thread_id: str, *, ns: str = "", limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Checkpoints of one namespace, newest first (the ``lgrs history --json`` rows).
+
+        Raises:
+            SessionNotFoundError: The session has no checkpoint in `ns`.
+        """
+        tuples = list(self.saver.list(_config(thread_id, ns)))
+        if not tuples:
+            raise SessionNotFoundError(_missing(thread_id, ns))
+        by_id = {t.checkpoint["id"]: t for t in tuples}
+        rows = []
+        for found in tuples[:limit] if limit else tuples:
+            parent_id = _parent_id(found)
+            parent = by_id.get(parent_id) if parent_id else None
+            md = found.metadata or {}
+            rows.append(
+                {
+                    "checkpointId": found.checkpoint["id"],
+                    "parentId": parent_id,
+                    "namespace": ns,
+                    "step": md.get("step"),
+                    "source": md.get("source"),
+                    "nodes": nodes_run(found, parent),
+                    "writes": written(found, parent),
+                    "next": next_nodes(found),
+                    "pendingWrites": list(dict.fromkeys(w[1] for w in found.pending_writes or [])),
+                    "interrupts": len(pending_interrupts(found)),
+                    "createdAt": iso(timestamp(found.checkpoint)),
+                }
+            )
+        return rows
+
+    def checkpoint(self, thread_id: str, checkpoint_id: str, *, ns: str = "") -> dict[str, Any]:
+        """One checkpoint in full: metadata, every channel value, pending writes.
+
+        Raises:
+            SessionNotFoundError: No such checkpoint.
+        """
+        found = self.saver.get_tuple(_config(thread_id, ns, checkpoint_id))
+        if found is None:
+            raise SessionNotFoundError(
+                f"no checkpoint {checkpoint_id!r} in {_where(thread_id, ns)}"
+            )
+        cp = found.checkpoint
+        return {
+            "sessionId": thread_id,
+            "namespace": ns,
+            "checkpointId": cp["id"],
+            "parentId": _parent_id(found),
+            "createdAt": iso(timestamp(cp)),
+            "metadata": dict(found.metadata or {}),
+            "next": next_nodes(found),
+            "channelValues": cp["channel_values"],
+            "channelVersions": dict(cp.get("channel_versions") or {}),
+            "pendingWrites": [
+                {"taskId": task, "channel": channel, "value": value}
+                for task, channel, value in found.pending_writes or []
+            ],
+            "pendingInterrupts": pending_interrupts(found),
+        }
+
+    def diff(self, thread_id: str, old_id: str, new_id: str, *, ns: str = "") -> dict[str, Any]:
+        """What changed from checkpoint `old_id` to `new_id`: channels and messages."""
+        old = self.checkpoint(thread_id, old_id, ns=ns)
+        new = self.checkpoint(thread_id, new_id, ns=ns)
+        a, b = old["channelValues"], new["channelValues"]
+        msgs_a = a.get(self.channel) if isinstance(a.get(self.channel), list) else []
+        msgs_b = b.get(self.channel) if isinstance(b.get(self.channel), list) else []
+        old_msgs = {message_key(i, m): m for i, m in enumerate(msgs_a)}
+        new_keys = {message_key(i, m) for i, m in enumerate(msgs_b)}
+        calls: dict[str, str] = {}
+        return {
+            "sessionId": thread_id,
+            "namespace": ns,
+            "from": {k: old[k] for k in ("checkpointId", "createdAt", "metadata")},
+            "to": {k: new[k] for k in ("checkpointId", "createdAt", "metadata")},
+            "added": {k: b[k] for k in sorted(b.keys() - a.keys()) if k != self.channel},
+            "removed": {k: a[k] for k in sorted(a.keys() - b.keys()) if k != self.channel},
+            "changed": {
+                k: {"from": a[k], "to": b[k]}
+                for k in sorted(a.keys() & b.keys())
+                if a[k] != b[k] and k != self.channel
+            },
+            "messagesAdded": [
+                turn(i, m, None, calls)
+                for i, m in enumerate(msgs_b)
+                if old_msgs.get(message_key(i, m)) != m
+            ],
+            "messagesRemoved": [k.removeprefix("id:") for k in old_msgs if k not in new_keys],
+        }
+
+    def export(
+        self,
+        thread_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata: bool = True,
+        redacted: bool = False,
+    ) -> dict[str, Any]:
+        """A session as an export document: ``sessionId, createdAt, updatedAt, turns, metadata``.
+
+        Args:
+            thread_id: The session.
+            since: Keep turns from this time on.
+            until: Keep turns up to this time.
+            metadata: Include the ``metadata`` object.
+            redacted: Mask emails, phone and card numbers in contents,
+                tool-call arguments and metadata.
+
+        Raises:
+            SessionNotFoundError: No such session.
+        """
+        conv = self.conversation(thread_id)
+        turns = [t for t in conv.turns if _in_range(t.get("timestamp"), since, until)]
+        doc: dict[str, Any] = {
+            "sessionId": conv.session_id,
+            "createdAt": iso(conv.created_at),
+            "updatedAt": iso(conv.updated_at),
+            "turns": turns,
+        }
+        if metadata:
+            doc["metadata"] = export_metadata(conv)
+        if redacted:
+            for t in turns:
+                for key in ("content", "contentBlocks", "toolCalls"):
+                    if key in t:
+                        t[key] = redact(t[key])
+            if metadata:
+                doc["metadata"] = redact(doc["metadata"])
+        return doc
+
+    def iter_exports(
+        self, thread_ids: Iterable[str], **options: Any
+    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """`export` each session in turn; None for a session that vanished meanwhile."""
+        for thread_id in thread_ids:
+            try:
+                yield thread_id, self.export(thread_id, **options)
+            except SessionNotFoundError:
+                yield thread_id, None
+
+    # -- the whole prefix ---------------------------------------------------------------
+
+    def scan_keys(self, count: int = 1000) -> Iterator[str]:
+        """Every key under the prefix (SCAN, for administrative commands only)."""
+        for key in self.client.scan_iter(match=self.keys.prefix_pattern(), count=count):
+            yield key.decode() if isinstance(key, bytes) else str(key)
+
+    def stats(self) -> dict[str, Any]:
+        """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
+        infos = self.saver.list_sessions()
+        ids = [i.thread_id for i in infos]
+        members = self.pipeline([("SMEMBERS", self.keys.namespace(t, "").namespaces) for t in ids])
+        pairs = [
+            (t, ns)
+            for t, m in zip(ids, members, strict=True)
+            for ns in {x.decode() for x in _ok(m, set())} | {""}
+        ]
+        counts = self.pipeline([("ZCARD", self.keys.namespace(t, ns).timeline) for t, ns in pairs])
+        keys = list(self.scan_keys())
+        usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
+        denied = any(isinstance(u, Exception) for u in usage)
+        info = self.client.info()
+        return {
+            "prefix": self.keys.prefix,
+            "sessions": len(infos),
+            "checkpoints": sum(int(_ok(c, 0)) for c in counts),
+            "rootCheckpoints": sum(i.checkpoint_count for i in infos),
+            "namespaces": len(pairs),
+            "keys": len(keys),
+            "bytes": None if denied else sum(int(u or 0) for u in usage),
+            "server": {
+                "version": info.get("redis_version"),
+                "usedMemory": info.get("used_memory"),
+                "maxmemory": info.get("maxmemory"),
+                "maxmemoryPolicy": info.get("maxmemory_policy"),
+                "dbsize": self.client.dbsize(),
+            },
+        }
+
+    def doctor(self, *, sample: int = 1000) -> list[Finding]:
+        """Check the server for what can lose sessions or break the saver.
+
+        Checks the eviction policy, persistence, server version, cluster
+        mode, the ACL permissions the saver needs, and (on up to `sample`
+        keys) keys under the prefix that never expire. Each `Finding` has a
+        severity (``ok``, ``info``, ``warning``, ``error``) and a fix.
+        """
+        return run_checks(self.client, self.keys, sample=sample)
+
+
+def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def _ok(reply: Any, default: Any) -> Any:
+    """A pipeline reply, or `default` when the command failed or found nothing."""
+    return default if reply is None or isinstance(reply, Exception) else reply
+
+
+def _parent_id(found: CheckpointTuple) -> str | None:
+    parent = found.parent_config
+    return parent["configurable"].get("checkpoint_id") if parent else None
+
+
+def _where(thread_id: str, ns: str) -> str:
+    return f"session {thread_id!r}" + (f" (namespace {ns!r})" if ns else "")
+
+
+def _missing(thread_id: str, ns: str) -> str:
+    if ns:
+        return f"session {thread_id!r} has no checkpoints in namespace {ns!r}"
+    return f"session {thread_id!r} not found (it does not exist or has expired)"
+
+
+def _in_range(stamp: str | None, since: datetime | None, until: datetime | None) -> bool:
+    if stamp is None or (since is None and until is None):
+        return True
+    when = parse_iso(stamp)
+    return (since is None or when >= since) and (until is None or when <= until)

@@ -1,0 +1,598 @@
+"""The ``lgrs`` commands. They parse options, query `browse`, and hand results to `output`.
+
+Library and Redis errors become one-line `click.ClickException` messages
+(exit code 1) that name the server but never its password. The only
+commands that write are ``delete`` ones, and only after ``--yes`` or a
+confirmation.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+import redis.exceptions
+from rich.progress import Progress
+
+from langgraph_redis_saver import __version__
+from langgraph_redis_saver.browse import CSV_COLUMNS, Browser, SessionNotFoundError, export_rows
+from langgraph_redis_saver.cli import output
+from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver.keys import DEFAULT_PREFIX
+from langgraph_redis_saver.saver import mask_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_URL = "redis://localhost:6379/0"
+DEFAULT_TAIL = 50
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 88}
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_USERINFO = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+# -- connection settings ---------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """Connection options: from the command, else from the group, else the environment."""
+
+    url: str | None = None
+    prefix: str | None = None
+    as_json: bool = False
+
+    def connection(self, env: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+        """The Redis URL and client options, with ``REDIS_*`` variables applied."""
+        env = os.environ if env is None else env
+        url = self.url or env.get("REDIS_URL")
+        if not url and (env.get("REDIS_HOST") or env.get("REDIS_PORT")):
+            host = env.get("REDIS_HOST") or "localhost"
+            host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+            url = f"redis://{host}:{env.get('REDIS_PORT') or 6379}/0"
+        url = url or DEFAULT_URL
+        kwargs: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 30}
+        if env.get("REDIS_PASSWORD") and _password(url) is None:
+            kwargs["password"] = env["REDIS_PASSWORD"]
+        return url, kwargs
+
+    @property
+    def key_prefix(self) -> str:
+        return self.prefix or os.environ.get("LGRS_PREFIX") or DEFAULT_PREFIX
+
+    def where(self) -> str:
+        """The server as shown to people: host and port, never a password."""
+        url, _ = self.connection()
+        parts = urlsplit(url)
+        if parts.scheme == "unix":
+            return parts.path
+        try:
+            port = parts.port or 6379
+        except ValueError:
+            return mask_url(url)
+        return f"{parts.hostname or 'localhost'}:{port}"
+
+    def secrets(self) -> list[str]:
+        url, kwargs = self.connection()
+        return [s for s in (_password(url), kwargs.get("password")) if s]
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+@contextmanager
+def errors(settings: Settings) -> Iterator[None]:
+    """Turn library and Redis errors into one-line messages with exit code 1."""
+    try:
+        yield
+    except RedisSaverError as exc:  # SessionNotFoundError included
+        raise _fail(settings, str(exc)) from None
+    except redis.exceptions.AuthenticationError as exc:
+        raise _fail(
+            settings, f"Redis at {settings.where()} refused the credentials: {exc}"
+        ) from None
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        reason = str(exc)
+        found = re.search(r"connecting to \S+?\.\s+(.*)", reason)
+        reason = (found.group(1) if found else reason).rstrip(".") or type(exc).__name__
+        raise _fail(settings, f"cannot connect to Redis at {settings.where()}: {reason}") from None
+    except redis.exceptions.ResponseError as exc:
+        raise _fail(settings, f"Redis at {settings.where()} answered: {exc}") from None
+    except OSError as exc:  # export files: permissions, full disk
+        raise _fail(settings, str(exc)) from None
+
+
+def _fail(settings: Settings, message: str) -> click.ClickException:
+    for secret in settings.secrets():
+        message = message.replace(secret, "***")
+    message = _USERINFO.sub(r"\1\2:***@", message)
+    return click.ClickException(message.splitlines()[0] if message else "failed")
+
+
+@contextmanager
+def browse(settings: Settings) -> Iterator[Browser]:
+    """A connected `Browser`; use inside `errors`."""
+    url, kwargs = settings.connection()
+    with Browser.from_url(url, prefix=settings.key_prefix, client_kwargs=kwargs) as browser:
+        yield browser
+
+
+def _url_option(f: F) -> F:
+    return click.option(
+        "--url",
+        metavar="URL",
+        help="Redis URL (redis://, rediss://, unix://). Default: $REDIS_URL, else "
+        "$REDIS_HOST/$REDIS_PORT/$REDIS_PASSWORD, else redis://localhost:6379/0.",
+    )(f)
+
+
+def _prefix_option(f: F) -> F:
+    return click.option(
+        "--prefix",
+        metavar="PREFIX",
+        help=f"Key prefix of the saver. Default: $LGRS_PREFIX, else {DEFAULT_PREFIX}.",
+    )(f)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command shares: ``--url``, ``--prefix`` and ``--json``.
+
+    The wrapped command receives the merged `Settings` as its first argument,
+    and its body runs inside `errors`.
+    """
+
+    @_url_option
+    @_prefix_option
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/cli.md).")
+    @functools.wraps(f)
+    def command(*, url: str | None, prefix: str | None, as_json: bool, **kwargs: Any) -> Any:
+        group = click.get_current_context().find_object(Settings) or Settings()
+        settings = Settings(url or group.url, prefix or group.prefix, as_json)
+        with errors(settings):
+            return f(settings, **kwargs)
+
+    return command
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[datetime]
+else:  # older click releases have no generic ParamType
+    _ParamType = click.ParamType
+
+
+class Time(_ParamType):
+    """A point in time: ISO 8601 (UTC unless it says otherwise) or an age like 2h, 7d."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value)
+        found = _RELATIVE.match(text)
+        if found:
+            delta = timedelta(**{_UNITS[found.group(2)]: float(found.group(1))})
+            return datetime.now(timezone.utc) - delta
+        try:
+            parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a time: use e.g. 2025-11-08, 2025-11-08T14:30, 2h or 7d",
+                param,
+                ctx,
+            )
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+TIME = Time()
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+class _Group(click.Group):
+    """Lists commands in the order they are defined (a tour), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", "-V", prog_name="lgrs")
+@_url_option
+@_prefix_option
+@click.pass_context
+def cli(ctx: click.Context, url: str | None, prefix: str | None) -> None:
+    """Inspect LangGraph sessions stored by langgraph-redis-saver.
+
+    Reads checkpoints as plain data: no application code, no pickle. Only
+    `delete` writes, and only after a confirmation or --yes.
+
+    \b
+    lgrs sessions --limit 10              newest sessions
+    lgrs show SESSION                     the conversation, turn by turn
+    lgrs history SESSION                  the checkpoint timeline
+    lgrs export --all -o exports/         one JSON file per session
+    lgrs doctor                           server settings that can lose data
+    """
+    ctx.obj = Settings(url, prefix)
+
+
+@cli.command()
+@click.option("--user", metavar="USER_ID", help="Only sessions whose runs had this user_id.")
+@click.option("--since", type=TIME, help="Only sessions updated since TIME (2h, 7d, ISO date).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most N sessions; 0 for all.",
+)
+@output_options
+def sessions(settings: Settings, user: str | None, since: datetime | None, limit: int) -> None:
+    """List sessions, newest first.
+
+    One row per session: id, last update, messages, checkpoints, time left
+    before it expires, and memory used. Served from the saver's sessions
+    index (no KEYS, no SCAN).
+    """
+    with browse(settings) as b:
+        rows = b.sessions(user=user, since=since, limit=limit or None)
+    if settings.as_json:
+        output.echo_json([r.to_dict() for r in rows])
+    else:
+        output.render_sessions(output.console(), rows, limit=limit)
+
+
+@cli.command()
+@click.argument("session")
+@click.option(
+    "--ns",
+    "namespace",
+    default="",
+    metavar="NS",
+    help="Subgraph namespace, e.g. 'interview' (the newest interview:<task>).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_id",
+    metavar="ID",
+    help="The conversation as of this checkpoint (id or unique prefix).",
+)
+@click.option(
+    "--tail",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TAIL,
+    show_default=True,
+    help="Show only the last N turns.",
+)
+@click.option("--full", is_flag=True, help="Every turn, and long contents in full.")
+@output_options
+def show(
+    settings: Settings,
+    session: str,
+    namespace: str,
+    checkpoint_id: str | None,
+    tail: int,
+    full: bool,
+) -> None:
+    """Show a session's conversation, turn by turn.
+
+    Roles, contents, tool calls with their arguments, tool results, a
+    pending interrupt() question waiting for an answer, and the other state
+    fields (turn_count, is_complete, ...). Long contents are cut unless
+    --full; --json always gives everything.
+    """
+    with browse(settings) as b:
+        ns = b.resolve_namespace(session, namespace) if namespace else ""
+        cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
+        conv = b.conversation(session, ns=ns, checkpoint_id=cid)
+    if settings.as_json:
+        output.echo_json(conv.to_dict())
+        return
+    hint = "resume it with graph.invoke(Command(resume=...), config)"
+    output.render_conversation(output.console(), conv, full=full, tail=tail, hint=hint)
+
+
+@cli.command()
+@click.argument("session")
+@click.option("--ns", "namespace", default="", metavar="NS", help="Subgraph namespace (see show).")
+@click.option(
+    "--checkpoint",
+    "checkpoint_id",
+    metavar="ID",
+    help="Show one checkpoint in full (id or unique prefix).",
+)
+@click.option(
+    "--diff", nargs=2, metavar="OLD NEW", default=None, help="What changed between two checkpoints."
+)
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N rows; 0 for all.")
+@click.option("--full", is_flag=True, help="Long values in full.")
+@output_options
+def history(
+    settings: Settings,
+    session: str,
+    namespace: str,
+    checkpoint_id: str | None,
+    diff: tuple[str, str] | None,
+    limit: int,
+    full: bool,
+) -> None:
+    """Show a session's checkpoint timeline, newest first.
+
+    One row per checkpoint: id, step, source (input, loop, update, fork),
+    the node(s) that ran, the state fields they wrote, the nodes to run
+    next, and the time.
+    """
+    if checkpoint_id and diff:
+        raise click.UsageError("use --checkpoint or --diff, not both")
+    render: Callable[..., None]
+    with browse(settings) as b:
+        ns = b.resolve_namespace(session, namespace) if namespace else ""
+        result: Any
+        if diff:
+            old, new = (b.resolve_checkpoint(session, c, ns=ns) for c in diff)
+            result, render = b.diff(session, old, new, ns=ns), output.render_diff
+        elif checkpoint_id:
+            cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns)
+            result, render = b.checkpoint(session, cid, ns=ns), output.render_checkpoint
+        else:
+            result = b.timeline(session, ns=ns, limit=limit or None)
+            render = output.render_timeline
+    if settings.as_json:
+        output.echo_json(result)
+    else:
+        render(output.console(), result, full=full)
+
+
+def _filename(session: str, fmt: str) -> str:
+    """A file name for a session id that may hold '/', ':' or anything else."""
+    safe = re.sub(
+        r"[^A-Za-z0-9._-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), session
+    )
+    return f"{safe.lstrip('.') or '%2E'}.{fmt}"
+
+
+def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
+    if fmt == "csv":
+        output.write_csv(export_rows(doc), CSV_COLUMNS, out)
+    else:
+        out.write(output.to_json(doc) + "\n")
+
+
+@cli.command()
+@click.argument("session", required=False)
+@click.option(
+    "--all", "all_sessions", is_flag=True, help="Export every session (needs --output DIR)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "target",
+    type=click.Path(path_type=Path),
+    help="Output file (one session) or directory (--all). Default: stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="JSON document, or CSV with one row per turn.",
+)
+@click.option("--since", type=TIME, help="Only turns from TIME on (2h, 7d, ISO date).")
+@click.option("--until", type=TIME, help="Only turns up to TIME.")
+@click.option("--user", metavar="USER_ID", help="With --all: only this user's sessions.")
+@click.option("--no-metadata", is_flag=True, help="Leave out the session metadata object (JSON).")
+@click.option("--redact", is_flag=True, help="Mask emails, phone numbers and card-like numbers.")
+@output_options
+def export(
+    settings: Settings,
+    session: str | None,
+    all_sessions: bool,
+    target: Path | None,
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    user: str | None,
+    no_metadata: bool,
+    redact: bool,
+) -> None:
+    """Export sessions as JSON or CSV (analytics, audits, archives).
+
+    JSON: {sessionId, createdAt, updatedAt, turns, metadata}; each turn has
+    index, role, content and timestamp, plus toolCalls, toolCallId, model
+    and tokenUsage when the message carries them. CSV: one row per turn.
+    With --all, one file per session in the --output directory and a
+    progress bar on a terminal; --json then prints a summary of the files.
+    """
+    if bool(session) == all_sessions:
+        raise click.UsageError("give one SESSION, or --all with --output DIR")
+    if all_sessions and target is None:
+        raise click.UsageError("--all needs --output DIR")
+    if user and not all_sessions:
+        raise click.UsageError("--user only applies with --all")
+    if settings.as_json and fmt == "csv" and target is None:
+        raise click.UsageError("--json prints JSON; drop it to get CSV on stdout")
+    options: dict[str, Any] = {
+        "since": since,
+        "until": until,
+        "metadata": not no_metadata,
+        "redacted": redact,
+    }
+    with browse(settings) as b:
+        if session:
+            doc = b.export(session, **options)
+            if target is None:
+                _write(doc, fmt, output.stdout_text())
+                return
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                _write(doc, fmt, fh)
+            summary = {
+                "format": fmt,
+                "output": str(target),
+                "files": [{"sessionId": session, "file": str(target), "turns": len(doc["turns"])}],
+                "skipped": [],
+            }
+        else:
+            assert target is not None
+            ids = b.session_ids(user=user, since=since)
+            summary = _export_all(b, ids, target, fmt, options)
+    if settings.as_json:
+        output.echo_json(summary)
+        return
+    files, skipped = summary["files"], summary["skipped"]
+    note = f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
+    click.echo(
+        f"exported {len(files)} session{'s' if len(files) != 1 else ''} to {target}{note}", err=True
+    )
+
+
+def _export_all(
+    b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    directory.mkdir(parents=True, exist_ok=True)
+    files: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    err = output.console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("exporting", total=len(ids))
+        for thread_id, doc in b.iter_exports(ids, **options):
+            progress.advance(task)
+            timed = options["since"] or options["until"]
+            if doc is None or (timed and not doc["turns"]):
+                skipped.append(thread_id)
+                continue
+            path = directory / _filename(thread_id, fmt)
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                _write(doc, fmt, fh)
+            files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
+    return {"format": fmt, "output": str(directory), "files": files, "skipped": skipped}
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1)
+@click.option("--all", "all_sessions", is_flag=True, help="Delete every key under the prefix.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; change nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+def delete(
+    settings: Settings, sessions: tuple[str, ...], all_sessions: bool, dry_run: bool, yes: bool
+) -> None:
+    """Delete sessions: every checkpoint, write and blob they own.
+
+    Asks for confirmation unless --yes. --all removes every key under the
+    prefix (SCAN + UNLINK in batches), sessions index included.
+    """
+    if bool(sessions) == all_sessions:
+        raise click.UsageError("give one or more SESSION ids, or --all")
+    with browse(settings) as b:
+        if all_sessions:
+            listed: list[tuple[str, int | None]] = [(s, None) for s in b.session_ids()]
+            nkeys = sum(1 for _ in b.scan_keys())
+            what = (
+                f"ALL {len(listed)} sessions ({nkeys} keys) under prefix "
+                f"{b.keys.prefix!r} on {settings.where()}"
+            )
+        else:
+            missing = [s for s in sessions if not b.exists(s)]
+            if missing:
+                raise SessionNotFoundError(
+                    f"session {missing[0]!r} not found (it does not exist or has expired)"
+                )
+            sizes = b.session_sizes(list(dict.fromkeys(sessions)))
+            listed = [(s, n) for s, (n, _) in sizes.items()]
+            nkeys = sum(n for _, n in listed if n)
+            plural = "s" if len(listed) != 1 else ""
+            what = f"{len(listed)} session{plural} ({nkeys} keys) on {settings.where()}"
+        plan = [{"sessionId": s, "keys": n} for s, n in listed]
+        if dry_run:
+            _report_delete(settings, plan, nkeys, dry_run=True, what=what)
+            return
+        if not yes:
+            if not settings.as_json:
+                for item in plan[:20]:
+                    click.echo(f"  {item['sessionId']}", err=True)
+                if len(plan) > 20:
+                    click.echo(f"  ... and {len(plan) - 20} more", err=True)
+            click.confirm(f"Delete {what}?", abort=True, err=True)
+        if all_sessions:
+            nkeys = b.saver.clear_all()
+        else:
+            for s, _ in listed:
+                b.saver.clear_session(s)
+    _report_delete(settings, plan, nkeys, dry_run=False, what=what)
+
+
+def _report_delete(
+    settings: Settings, plan: list[dict[str, Any]], nkeys: int, *, dry_run: bool, what: str
+) -> None:
+    if settings.as_json:
+        output.echo_json({"dryRun": dry_run, "sessions": plan, "keys": nkeys})
+    elif dry_run:
+        for item in plan:
+            keys = "" if item["keys"] is None else f"  ({item['keys']} keys)"
+            click.echo(f"{item['sessionId']}{keys}")
+        click.echo(f"would delete {what}", err=True)
+    else:
+        click.echo(f"deleted {what}", err=True)
+
+
+@cli.command()
+@output_options
+def stats(settings: Settings) -> None:
+    """Count sessions, checkpoints, keys and memory under the prefix.
+
+    Scans the keys under the prefix (SCAN, never KEYS) and sums MEMORY
+    USAGE; memory is shown as '-' where MEMORY is not allowed.
+    """
+    with browse(settings) as b:
+        result = b.stats()
+    if settings.as_json:
+        output.echo_json(result)
+    else:
+        output.render_stats(output.console(), result, settings.where())
+
+
+@cli.command()
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Keys to sample for the TTL check.",
+)
+@output_options
+def doctor(settings: Settings, sample: int) -> None:
+    """Check the server for settings that can lose sessions.
+
+    Checks maxmemory-policy (allkeys-* evicts anything, volatile-* evicts
+    the saver's keys, which have TTLs), persistence off, Redis older than
+    6.2, cluster mode, ACL permissions for every command the saver runs,
+    and keys under the prefix that never expire. Each finding comes with a
+    fix. Exits with 1 when a check finds an error.
+    """
+    with browse(settings) as b:
+        findings = b.doctor(sample=sample)
+    failed = any(f.severity == "error" for f in findings)
+    if settings.as_json:
+        output.echo_json({"ok": not failed, "findings": [f.to_dict() for f in findings]})
+    else:
+        output.render_findings(output.console(), findings, settings.where())
+    if failed:
+        click.get_current_context().exit(1)
