@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help install redis-server test test-unit lint fmt type demo bench check clean
+.PHONY: test-notebooks docs docs-serve
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,9 +24,11 @@ install: $(STAMP)  ## create .venv and install the package with dev dependencies
 redis-server:  ## make sure a redis-server binary is available (installs it when root)
 	@scripts/ensure-redis-server.sh
 
-test: install redis-server  ## lint, then run the whole test suite against a real redis-server
+test: install redis-server  ## lint, run the test suite, the notebooks and a strict docs build
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/pytest
+	scripts/with-redis.sh $(BIN)/pytest --nbmake --nbmake-timeout=300 notebooks -q
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 test-unit: install  ## tests that need no Redis
 	$(BIN)/pytest tests/unit
@@ -42,11 +45,21 @@ type: install  ## mypy --strict on src/
 	$(BIN)/python -m pip install --quiet mypy
 	$(BIN)/mypy
 
+test-notebooks: install redis-server  ## run every notebook against a throwaway redis-server
+	scripts/with-redis.sh $(BIN)/pytest --nbmake --nbmake-timeout=300 notebooks -q
+
+docs: install  ## build the docs site into site/ (strict: warnings are errors)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install  ## serve the docs with live reload on http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 demo: install redis-server  ## the interview story: interrupted, resumed from a new process, inspected
 	@scripts/demo.sh
 
-bench: install redis-server  ## serializer benchmark against JsonPlusSerializer
+bench: install redis-server  ## serializer and saver benchmarks (medians, p95, ratios against peers)
 	$(BIN)/python benchmarks/bench_serde.py
+	$(BIN)/python benchmarks/bench_savers.py
 
 check: lint type test  ## everything CI could run
 

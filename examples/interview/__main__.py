@@ -1,0 +1,5 @@
+"""``python -m examples.interview``: see `examples.interview.app`."""
+
+from .app import main
+
+raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""`langgraph_redis_saver.devserver` against real redis-server processes.
+
+No test relies on a Redis at localhost:6379: the probe is always pointed at a
+free port (or disabled), so the throwaway path is what runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from langgraph_redis_saver.devserver import (
+    RedisServerNotFoundError,
+    ThrowawayRedis,
+    find_redis_server,
+    local_redis,
+    mask_password,
+    ping,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Skipped on a laptop without the binary; CI (CI=1) must have it, so it fails there.
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None and not os.environ.get("CI"),
+    reason="needs redis-server on PATH: apt-get install redis-server",
+)
+
+
+def unused_url() -> str:
+    """A URL where nothing listens: a port the system just handed out and released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(autouse=True)
+def no_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+def test_given_url_is_used_as_is_without_probing() -> None:
+    with local_redis("redis://unreachable.invalid:1/0") as url:
+        assert url == "redis://unreachable.invalid:1/0"
+
+
+def test_redis_url_env_comes_before_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://from-env.invalid:1/3")
+    with local_redis(default_url=unused_url()) as url:
+        assert url == "redis://from-env.invalid:1/3"
+
+
+def test_empty_redis_url_env_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "")
+    with local_redis(default_url=unused_url()) as url:
+        assert url.startswith("redis://127.0.0.1:")
+        assert ping(url)
+
+
+def test_a_running_default_server_is_used() -> None:
+    with ThrowawayRedis() as running, local_redis(default_url=running.url) as url:
+        assert url == running.url
+
+
+def test_throwaway_server_is_started_then_stopped() -> None:
+    nothing_there = unused_url()
+    with local_redis(default_url=nothing_there) as url:
+        assert url != nothing_there
+        assert ping(url)
+        with redis.Redis.from_url(url) as client:
+            client.set("k", "v")
+            assert client.get("k") == b"v"
+    assert not ping(url, timeout=0.2)
+
+
+def test_throwaway_server_is_stopped_when_the_block_raises() -> None:
+    with pytest.raises(KeyError), local_redis(default_url=None) as url:
+        assert ping(url)
+        raise KeyError("boom")
+    assert not ping(url, timeout=0.2)
+
+
+def test_throwaway_server_is_loopback_only_without_persistence() -> None:
+    with ThrowawayRedis() as server:
+        directory = server.directory
+        assert directory is not None and directory.is_dir()
+        with redis.Redis.from_url(server.url) as client:
+            config = client.config_get("*")
+        assert config["save"] == ""
+        assert config["appendonly"] == "no"
+        assert config["bind"].split() == ["127.0.0.1"]
+        assert Path(config["dir"]).resolve() == directory.resolve()
+    assert not directory.exists()
+    assert not server.running
+
+
+def test_stop_is_idempotent_and_repr_says_the_state() -> None:
+    server = ThrowawayRedis()
+    assert "stopped" in repr(server)
+    server.start()
+    assert server.url in repr(server)
+    server.stop()
+    server.stop()
+    assert "stopped" in repr(server)
+
+
+def test_extra_args_reach_the_server() -> None:
+    with ThrowawayRedis(extra_args=("--maxmemory-policy", "noeviction")) as server:
+        with redis.Redis.from_url(server.url) as client:
+            assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+
+
+def test_missing_binary_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RedisServerNotFoundError, match=r"apt-get install redis-server") as info:
+        with local_redis(default_url=None):
+            pass  # pragma: no cover
+    assert isinstance(info.value, FileNotFoundError)
+    assert "REDIS_URL" in str(info.value)
+
+
+def test_find_redis_server_accepts_an_explicit_path() -> None:
+    exe = find_redis_server()
+    assert find_redis_server(exe) == exe
+    with pytest.raises(RedisServerNotFoundError):
+        find_redis_server("/nonexistent/redis-server")
+
+
+def test_ping_is_false_for_unreachable_or_invalid_urls() -> None:
+    assert ping(unused_url(), timeout=0.2) is False
+    assert ping("not a url") is False
+
+
+def test_mask_password() -> None:
+    assert mask_password("redis://u:s3cret@h:6380/1") == "redis://u:***@h:6380/1"
+    assert mask_password("rediss://:s3cret@h/0") == "rediss://:***@h/0"
+    assert mask_password("redis://h:6379/0") == "redis://h:6379/0"
+
+
+def _devserver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "langgraph_redis_saver.devserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+PRINT_URL_AND_EXIT_3 = (
+    "import os, sys, redis; url = os.environ['REDIS_URL']; "
+    "print(url, os.environ.get('LGRS_THROWAWAY_REDIS')); "
+    "c = redis.Redis.from_url(url); c.ping(); c.close(); sys.exit(3)"
+)
+
+
+def test_command_line_runs_a_command_and_returns_its_status() -> None:
+    done = _devserver("--throwaway", "--", sys.executable, "-c", PRINT_URL_AND_EXIT_3)
+    assert done.returncode == 3, done.stderr
+    url, throwaway = done.stdout.split()
+    assert throwaway == "1"
+    assert re.fullmatch(r"redis://127\.0\.0\.1:\d+/0", url)
+    assert "throwaway redis-server" in done.stderr
+    assert not ping(url, timeout=0.2)
+
+
+def test_command_line_uses_redis_url_when_set() -> None:
+    with ThrowawayRedis() as running:
+        env = {**os.environ, "REDIS_URL": running.url}
+        done = _devserver("--", sys.executable, "-c", PRINT_URL_AND_EXIT_3, env=env)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.split() == [running.url, "0"]
+    assert "from REDIS_URL" in done.stderr
+
+
+def test_command_line_reports_a_missing_command() -> None:
+    done = _devserver("--throwaway", "--quiet", "--", "no-such-command-lgrs")
+    assert done.returncode == 127
+    assert "command not found" in done.stderr
+
+
+def test_with_redis_script_replaces_redis_url_and_passes_the_status_through() -> None:
+    env = {**os.environ, "REDIS_URL": "redis://must-be-replaced.invalid:1/0"}
+    env["WITH_REDIS_PYTHON"] = sys.executable
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "with-redis.sh"), sys.executable, "-c", PRINT_URL_AND_EXIT_3],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    url, throwaway = done.stdout.split()
+    assert throwaway == "1"
+    assert url.startswith("redis://127.0.0.1:")
+    assert not ping(url, timeout=0.2)
