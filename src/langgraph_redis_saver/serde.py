@@ -15,6 +15,7 @@ classes use extension `USER_EXT` with the payload `[tag, value]`.
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
 from collections.abc import Callable, Collection, Iterable
@@ -382,6 +383,11 @@ def _fallback(value: Any) -> Any:
     # ever reads back its text; store its repr, as JsonPlusSerializer does.
     if isinstance(value, BaseException):
         return repr(value)
+    # A str subclass that is only a str with helpers (langchain-core's
+    # `message.text` returns one) is stored as its text. A str-valued Enum is
+    # not: it would come back as a plain str, so it must be registered.
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        return str.__str__(value)
     raise UnsafeTypeError(_encode_error(value))
 
 
