@@ -360,8 +360,9 @@ def parse_entry(
                 raise CheckpointCorruptedError(
                     f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
                     f"{ns.blob_prefix + suffix!r}, which is missing from Redis. It was "
-                    f"deleted by hand or evicted: run `lgrs doctor` and use a "
-                    f"'noeviction' or 'volatile-*' maxmemory-policy."
+                    f"deleted by hand or evicted: run `lgrs doctor`, and set "
+                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
+                    f"'volatile-*' policies evict them too)."
                 )
             channel = by_suffix.get(suffix)
             if channel is None:

@@ -56,8 +56,9 @@ class CheckpointCorruptedError(RedisSaverError):
     """A stored checkpoint is incomplete or unreadable.
 
     The message names the Redis key involved. Typical causes: keys removed by
-    hand or by an eviction policy (`maxmemory-policy` other than
-    `noeviction`/`volatile-*` with TTLs on), or data written by another tool.
+    hand, keys evicted under memory pressure (any `maxmemory-policy` other
+    than `noeviction`: every saver key carries a TTL, so `volatile-*`
+    policies evict them too), or data written by another tool.
     """
 
 
