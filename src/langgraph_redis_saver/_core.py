@@ -527,7 +527,8 @@ def _list_thread(
 
 
 def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
-    """Delete every key of one session: two round trips."""
+    """Delete every key of one session: two round trips (three when the
+    session appears in per-metadata session indexes)."""
     thread_id = str(thread_id)
     root = ctx.keys.namespace(thread_id, "")
     (members,) = yield Batch([("SMEMBERS", root.namespaces)])
@@ -536,12 +537,18 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
     for checkpoint_ns in sorted(namespaces):
         ns = ctx.keys.namespace(thread_id, checkpoint_ns)
         args += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline]
-    yield Batch(
+    args += ctx.session_index_keys
+    (_, indexed), _ = yield Batch(
         [
             Call(scripts.DELETE, [root.namespaces], args),
             ("ZREM", ctx.keys.sessions, thread_id),
         ]
     )
+    if indexed:
+        pairs = zip(indexed[::2], indexed[1::2], strict=True)
+        yield Batch(
+            [("ZREM", ctx.keys.sessions_by(k.decode(), v.decode()), thread_id) for k, v in pairs]
+        )
 
 
 def check_record_format(version: bytes | None, key: str) -> None:

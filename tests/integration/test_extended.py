@@ -224,6 +224,10 @@ async def test_list_sessions_newest_first_with_user_filter(
     with pytest.raises(ConfigurationError, match="session_index_keys"):
         await api.list_sessions(filter={"tenant": "x"})
     await api.delete_thread("s3")
+    r = redis.Redis.from_url(saver._url)
+    # Deleting a session also takes it out of the per-user index, not only lazily.
+    assert r.zrange(saver.keys.sessions_by("user_id", "alice"), 0, -1) == [b"s1"]
+    r.close()
     assert [s.thread_id for s in await api.list_sessions(filter={"user_id": "alice"})] == ["s1"]
 
 

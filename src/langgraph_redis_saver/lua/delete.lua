@@ -1,19 +1,38 @@
 -- Delete every namespace of one session, atomically.
 -- KEYS: namespaces set
--- ARGV: n, then n groups of (rec_prefix, writes_prefix, blob_prefix, timeline)
+-- ARGV: n, then n groups of (rec_prefix, writes_prefix, blob_prefix, timeline),
+--       then the metadata keys the sessions index is kept by (e.g. user_id)
+-- Returns {keys deleted, {key, value, ...}}: the indexed metadata values the
+-- deleted checkpoints carried, so the caller can leave those indexes too.
 local n = tonumber(ARGV[1])
-local deleted = 0
+local index_keys = {}
+for i = 2 + 4 * n, #ARGV do index_keys[#index_keys + 1] = ARGV[i] end
+local deleted, seen, values = 0, {}, {}
 for g = 0, n - 1 do
   local rp, wp, bp, tl = ARGV[2 + 4 * g], ARGV[3 + 4 * g], ARGV[4 + 4 * g], ARGV[5 + 4 * g]
   local ids = redis.call('ZRANGE', tl, 0, -1)
   for i = 1, #ids do
     local rk = rp .. esc(ids[i])
-    local bkeys = blob_keys(bp, redis.call('HGET', rk, 'blobs'))
+    local f = redis.call('HMGET', rk, 'blobs', 'metadata')
+    local bkeys = blob_keys(bp, f[1])
     for j = 1, #bkeys do
       deleted = deleted + redis.call('DEL', bkeys[j])
+    end
+    if #index_keys > 0 and f[2] then
+      local ok, md = pcall(cjson.decode, f[2])
+      if ok and type(md) == 'table' then
+        for _, k in ipairs(index_keys) do
+          local v = md[k]
+          if (type(v) == 'string' or type(v) == 'number') and not seen[k .. '\0' .. v] then
+            seen[k .. '\0' .. v] = true
+            values[#values + 1] = k
+            values[#values + 1] = tostring(v)
+          end
+        end
+      end
     end
     deleted = deleted + redis.call('DEL', rk, wp .. esc(ids[i]))
   end
   deleted = deleted + redis.call('DEL', tl, rp .. 'latest')
 end
-return deleted + redis.call('DEL', KEYS[1])
+return {deleted + redis.call('DEL', KEYS[1]), values}
