@@ -50,10 +50,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from ._urls import mask_url
 from .errors import RedisSaverError
 
 __all__ = [
@@ -126,22 +126,6 @@ def ping(url: str, timeout: float = 0.5) -> bool:
         return False
     finally:
         client.close()
-
-
-def mask_password(url: str) -> str:
-    """`url` with its password, if any, replaced by ``***``.
-
-    >>> mask_password("redis://user:secret@host:6379/0")
-    'redis://user:***@host:6379/0'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _free_port() -> int:
@@ -353,14 +337,14 @@ def _log_throwaway(server: ThrowawayRedis) -> None:
 def _running_redis(url: str | None, default_url: str | None, probe_timeout: float) -> str | None:
     """Steps 1-3 of `local_redis`: a URL to use as is, or None to start a server."""
     if url:
-        logger.info("Redis: %s (given)", mask_password(url))
+        logger.info("Redis: %s (given)", mask_url(url))
         return url
     env_url = os.environ.get("REDIS_URL")
     if env_url:
-        logger.info("Redis: %s (from REDIS_URL)", mask_password(env_url))
+        logger.info("Redis: %s (from REDIS_URL)", mask_url(env_url))
         return env_url
     if default_url and ping(default_url, timeout=probe_timeout):
-        logger.info("Redis: %s (a server is running there)", mask_password(default_url))
+        logger.info("Redis: %s (a server is running there)", mask_url(default_url))
         return default_url
     return None
 

@@ -36,6 +36,7 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from . import _admin, _core
 from ._admin import SessionInfo
 from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
+from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer
@@ -84,16 +85,6 @@ def _check_client(client: Any, role: str) -> None:
             "the Redis client was created with decode_responses=True; checkpoints are "
             "binary. Create it without that option, e.g. redis.Redis.from_url(url)"
         )
-
-
-def mask_url(url: str) -> str:
-    """A Redis URL with any password replaced by ``***`` (for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else f"{scheme}://***@{host}"
 
 
 class RedisCheckpointSaver(BaseCheckpointSaver[str]):
@@ -243,6 +234,10 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         if cluster is None:
             try:
                 cluster = bool(probe.info("cluster").get("cluster_enabled"))
+            except redis.exceptions.NoPermissionError:
+                # An ACL user limited to the saver's commands may not run INFO:
+                # treat the server as standalone (pass cluster=True otherwise).
+                cluster = False
             except BaseException:
                 probe.close()
                 raise

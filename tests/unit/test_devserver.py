@@ -22,7 +22,6 @@ from langgraph_redis_saver.devserver import (
     ThrowawayRedis,
     find_redis_server,
     local_redis,
-    mask_password,
     ping,
 )
 
@@ -142,10 +141,15 @@ def test_ping_is_false_for_unreachable_or_invalid_urls() -> None:
     assert ping("not a url") is False
 
 
-def test_mask_password() -> None:
-    assert mask_password("redis://u:s3cret@h:6380/1") == "redis://u:***@h:6380/1"
-    assert mask_password("rediss://:s3cret@h/0") == "rediss://:***@h/0"
-    assert mask_password("redis://h:6379/0") == "redis://h:6379/0"
+def test_mask_url() -> None:
+    from langgraph_redis_saver._urls import mask_url
+
+    assert mask_url("redis://u:s3cret@h:6380/1") == "redis://u:***@h:6380/1"
+    assert mask_url("rediss://:s3cret@h/0") == "rediss://:***@h/0"
+    assert mask_url("redis://s3cret@h/0") == "redis://***@h/0"
+    assert mask_url("redis://h:6379/0?password=s3cret") == "redis://h:6379/0?password=***"
+    assert mask_url("redis://h:6379/0") == "redis://h:6379/0"
+    assert mask_url("unix:///tmp/redis.sock?db=0") == "unix:///tmp/redis.sock?db=0"
 
 
 def _devserver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

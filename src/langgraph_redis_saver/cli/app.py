@@ -24,11 +24,11 @@ import redis.exceptions
 from rich.progress import Progress
 
 from langgraph_redis_saver import __version__
+from langgraph_redis_saver._urls import mask_url
 from langgraph_redis_saver.browse import CSV_COLUMNS, Browser, SessionNotFoundError, export_rows
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
-from langgraph_redis_saver.saver import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
