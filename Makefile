@@ -25,7 +25,7 @@ redis-server:  ## make sure a redis-server binary is available (installs it when
 	@scripts/ensure-redis-server.sh
 
 test: install redis-server  ## lint, run the test suite, the notebooks and a strict docs build
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/pytest
 	scripts/with-redis.sh $(BIN)/pytest --nbmake --nbmake-timeout=300 notebooks -q
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
@@ -34,12 +34,12 @@ test-unit: install  ## tests that need no Redis
 	$(BIN)/pytest tests/unit
 
 lint: install  ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
+	$(BIN)/ruff format --check src tests benchmarks examples scripts
 
 fmt: install  ## format the code
-	$(BIN)/ruff format src tests benchmarks examples
-	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(BIN)/ruff format src tests benchmarks examples scripts
+	$(BIN)/ruff check --fix src tests benchmarks examples scripts
 
 type: install  ## mypy --strict on src/
 	$(BIN)/python -m pip install --quiet mypy
@@ -64,4 +64,4 @@ bench: install redis-server  ## serializer and saver benchmarks (medians, p95, r
 check: lint type test  ## everything CI could run
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .redis-run
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .redis-run site

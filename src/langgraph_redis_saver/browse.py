@@ -541,7 +541,10 @@ class Browser:
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
         denied = any(isinstance(u, Exception) for u in usage)
-        info = self.client.info()
+        # INFO and DBSIZE are server-wide: an ACL user limited to the saver's
+        # commands may not run them, and the stats under the prefix still hold.
+        info, dbsize = self.pipeline([("INFO",), ("DBSIZE",)])
+        info = info if isinstance(info, dict) else {}
         return {
             "prefix": self.keys.prefix,
             "sessions": len(infos),
@@ -555,7 +558,7 @@ class Browser:
                 "usedMemory": info.get("used_memory"),
                 "maxmemory": info.get("maxmemory"),
                 "maxmemoryPolicy": info.get("maxmemory_policy"),
-                "dbsize": self.client.dbsize(),
+                "dbsize": _ok(dbsize, None),
             },
         }
 

@@ -517,3 +517,26 @@ def test_doctor_finds_risky_server_settings(tmp_path: Path) -> None:
         client.close()
     finally:
         server.stop()
+
+
+def test_a_saver_only_acl_user_can_write_and_inspect(redis_server: RedisServer) -> None:
+    """A user allowed the prefix's keys and the saver's commands, but no INFO or
+    DBSIZE: from_url and `lgrs stats` still work; the password never shows."""
+    from langgraph_redis_saver import RedisCheckpointSaver
+
+    from .lgrs_sessions import Lgrs, interview
+
+    admin = redis.Redis(port=redis_server.port)
+    admin.execute_command(
+        "ACL", "SETUSER", "saver", "on", ">s3cret", "~app:checkpoint:*", "resetchannels",
+        "+@read", "+@write", "+@scripting", "+ping", "+scan", "+memory",
+        "-info", "-dbsize", "-flushall", "-flushdb", "-keys",
+    )  # fmt: skip
+    url = f"redis://saver:s3cret@127.0.0.1:{redis_server.port}/0"
+    with RedisCheckpointSaver.from_url(url, key_prefix="app:checkpoint") as saver:
+        interview(saver, "acl", ["an answer"])
+    stats = as_json(Lgrs(url, "app:checkpoint")("stats", "--json"))
+    assert stats["sessions"] == 1 and stats["server"]["dbsize"] is None
+    result = Lgrs(url, "app:checkpoint")("sessions")
+    assert "acl" in result.stdout and "s3cret" not in result.stdout + result.stderr
+    admin.close()
