@@ -165,9 +165,13 @@ def _json_default(value: Any) -> Any:
     )
 
 
-def _dump_metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> bytes:
+def _dump_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> tuple[Mapping[str, Any], bytes]:
+    """The metadata LangGraph asks savers to store, and its JSON form."""
     md = get_serializable_checkpoint_metadata(config, metadata)
-    return json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return md, text.encode()
 
 
 def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
@@ -217,7 +221,7 @@ def put_flow(
             kept_keys.append(ns.blob_prefix + suffix)
 
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-    md_json = _dump_metadata(config, metadata)
+    md, md_json = _dump_metadata(config, metadata)
     fields: list[Any] = [
         "v", RECORD_FORMAT,
         "checkpoint", _pack_typed(dumps(record)),
@@ -241,7 +245,7 @@ def put_flow(
     if ctx.max_checkpoints:
         batch.commands.append(drop_call(ns, "cap", count=ctx.max_checkpoints))
     batch.commands += index_commands(
-        ctx, thread_id, json.loads(md_json), [run_member(thread_id, checkpoint_ns, cid)], now_ms
+        ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms
     )
     yield batch
     return _config(thread_id, checkpoint_ns, cid)
