@@ -61,6 +61,17 @@ bench: install redis-server  ## serializer and saver benchmarks (medians, p95, r
 	$(BIN)/python benchmarks/bench_serde.py
 	$(BIN)/python benchmarks/bench_savers.py
 
+.PHONY: fuzz kill-loop
+FUZZ_SECONDS ?= 300
+KILLS        ?= 200
+
+fuzz: install  ## fuzz the decoders: atheris and hypothesis, FUZZ_SECONDS each (not in test)
+	@$(BIN)/python -m pip install --quiet atheris || echo "atheris does not install here: hypothesis only"
+	$(BIN)/python tests/reliability/fuzz_decoder.py --seconds $(FUZZ_SECONDS)
+
+kill-loop: install redis-server  ## SIGKILL Redis KILLS times under writers, check invariants (not in test)
+	$(BIN)/python scripts/kill_loop.py --kills $(KILLS)
+
 check: lint type test  ## everything CI could run
 
 clean:  ## remove the virtualenv and caches

@@ -27,6 +27,7 @@ from ._core import (
     ids_from_config,
     index_commands,
     run_member,
+    unindex_runs,
 )
 from ._drive import Batch, Call, Command, Flow, Scan
 from .errors import ConfigurationError
@@ -117,13 +118,24 @@ def prune_flow(ctx: Context, thread_ids: Sequence[str], strategy: str) -> Flow[N
             yield from delete_thread_flow(ctx, thread_id)
         return
     namespaces = yield from _namespaces_of(ctx, threads)
-    yield Batch(
-        [
-            drop_call(ctx.keys.namespace(t, ns), "keep_latest")
-            for t, nss in namespaces.items()
-            for ns in nss
-        ]
+    places = [(t, ns) for t, nss in namespaces.items() for ns in nss]
+    replies = yield Batch(
+        [drop_call(ctx.keys.namespace(t, ns), ns, "keep_latest") for t, ns in places]
     )
+    yield from _unindex_dropped(ctx, places, replies)
+
+
+def _unindex_dropped(
+    ctx: Context, places: Sequence[tuple[str, str]], replies: Sequence[Any]
+) -> Flow[None]:
+    """Take checkpoints that lua/drop.lua deleted out of their runs' index sets."""
+    cleanup = [
+        cmd
+        for (thread_id, ns), (_, runs) in zip(places, replies, strict=False)
+        for cmd in unindex_runs(ctx, thread_id, ns, runs)
+    ]
+    if cleanup:
+        yield Batch(cleanup)
 
 
 def delete_for_runs_flow(ctx: Context, run_ids: Sequence[str]) -> Flow[None]:
@@ -141,14 +153,17 @@ def delete_for_runs_flow(ctx: Context, run_ids: Sequence[str]) -> Flow[None]:
         for member in members:
             thread_id, checkpoint_ns, cid = msgpack.unpackb(member)
             targets[(thread_id, checkpoint_ns)].append(cid)
+    places = list(targets)
     batch = Batch(
         [
-            drop_call(ctx.keys.namespace(t, ns), "ids", ids=sorted(set(ids)))
-            for (t, ns), ids in targets.items()
+            drop_call(ctx.keys.namespace(t, ns), ns, "ids", ids=sorted(set(targets[(t, ns)])))
+            for t, ns in places
         ]
     )
     batch.commands += [("DEL", ctx.keys.run(r)) for r in runs]
-    yield batch
+    replies = yield batch
+    # Hidden ancestors that could now go may belong to other runs.
+    yield from _unindex_dropped(ctx, places, replies)
 
 
 # -- copy --------------------------------------------------------------------------
@@ -160,9 +175,8 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
     The complete parent chain is copied (hidden ancestors included), so
     DeltaChannel state of the copy reconstructs exactly as the source's.
     Keys are read with type-specific commands rather than DUMP/RESTORE, which
-    managed services often disable. The copy is written in dependency order
-    (blobs, writes, records, then timelines and ``latest``) so a reader never
-    sees a checkpoint of the target that is not complete.
+    managed services often disable. The target's keys are written in one
+    MULTI/EXEC, so readers and crashes see all of the copy or none of it.
     """
     source, target = str(source), str(target)
     namespaces = (yield from _namespaces_of(ctx, [source]))[source]
@@ -205,13 +219,16 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
     for (ns, cid), fields in writes.items():
         out.append(("HSET", dst[ns].writes(cid), *_flat(fields)))
         expire(dst[ns].writes(cid))
-    members: list[bytes] = []
+    runs: dict[str, list[bytes]] = defaultdict(list)
     metadata: Mapping[str, Any] = {}
     for (ns, cid), fields in records.items():
         fields = {**fields, b"thread_id": target.encode()}
         out += [("DEL", dst[ns].record(cid)), ("HSET", dst[ns].record(cid), *_flat(fields))]
         expire(dst[ns].record(cid))
-        members.append(run_member(target, ns, cid))
+        # Each copy joins the index set of the run that wrote its original.
+        run_id = _json(fields.get(b"metadata")).get("run_id")
+        if run_id is not None:
+            runs[str(run_id)].append(run_member(target, ns, cid))
     for ns in namespaces:
         live = [cid for cid in ids[ns] if (ns, cid) in records]
         if not live:
@@ -229,8 +246,15 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
             if ns == "":
                 metadata = _json(records[(ns, max(visible))].get(b"metadata"))
     if records:
-        out += index_commands(ctx, target, metadata, members)
-        yield Batch(out)
+        # The target's keys change in one MULTI/EXEC (they share one slot): a
+        # crash never leaves part of a copy behind. The indexes follow.
+        yield Batch(out, transaction=True)
+        indexes = index_commands(ctx, target, metadata, [])
+        for run_id, members in runs.items():
+            indexes.append(("SADD", ctx.keys.run(run_id), *members))
+            if ttl:
+                indexes.append(("PEXPIRE", ctx.keys.run(run_id), ttl))
+        yield Batch(indexes)
 
 
 def _flat(fields: Mapping[bytes, bytes]) -> list[bytes]:

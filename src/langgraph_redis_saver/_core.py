@@ -32,7 +32,12 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from . import scripts
 from ._drive import Batch, Call, Command, Emit, Flow
-from .errors import CheckpointCorruptedError, ConfigurationError, SchemaVersionError
+from .errors import (
+    CheckpointCorruptedError,
+    ConfigurationError,
+    RedisSaverError,
+    SchemaVersionError,
+)
 from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
 
 __all__ = [
@@ -243,18 +248,36 @@ def put_flow(
     ]  # fmt: skip
     batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
     if ctx.max_checkpoints:
-        batch.commands.append(drop_call(ns, "cap", count=ctx.max_checkpoints))
+        batch.commands.append(drop_call(ns, checkpoint_ns, "cap", count=ctx.max_checkpoints))
     batch.commands += index_commands(
         ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms
     )
-    yield batch
+    replies = yield batch
+    if ctx.max_checkpoints and replies[1][1]:
+        # The cap removed older checkpoints (every quarter of the cap, not on
+        # every put): take them out of their runs' index sets too.
+        yield Batch(unindex_runs(ctx, thread_id, checkpoint_ns, replies[1][1]))
     return _config(thread_id, checkpoint_ns, cid)
 
 
-def drop_call(ns: NamespaceKeys, mode: str, ids: Sequence[str] = (), count: int = 0) -> Call:
+def unindex_runs(
+    ctx: Context, thread_id: str, checkpoint_ns: str, runs: Sequence[bytes]
+) -> list[Command]:
+    """``SREM`` commands for deleted checkpoints, from ``{run_id, id, ...}`` pairs
+    as lua/drop.lua returns them: a run set left with no live checkpoint is gone."""
+    members: dict[str, list[bytes]] = {}
+    for i in range(0, len(runs) - 1, 2):
+        member = run_member(thread_id, checkpoint_ns, runs[i + 1].decode())
+        members.setdefault(runs[i].decode(), []).append(member)
+    return [("SREM", ctx.keys.run(run_id), *m) for run_id, m in members.items()]
+
+
+def drop_call(
+    ns: NamespaceKeys, checkpoint_ns: str, mode: str, ids: Sequence[str] = (), count: int = 0
+) -> Call:
     """Delta-safe removal of checkpoints of one namespace (see lua/drop.lua)."""
-    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, mode, count, *ids]
-    return Call(scripts.DROP, [ns.timeline, ns.latest], args)
+    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, mode, count, checkpoint_ns, *ids]
+    return Call(scripts.DROP, [ns.timeline, ns.latest, ns.namespaces], args)
 
 
 def index_commands(
@@ -283,6 +306,10 @@ def index_commands(
     trim = ctx.ttl_ms and random.random() < TRIM_SAMPLE
     for index in indexes:
         cmds.append(("ZADD", index, now, thread_id))
+        if ctx.ttl_ms:
+            # An index outlives its newest session by at most the TTL, so an
+            # index whose sessions all expired does not stay behind.
+            cmds.append(("PEXPIRE", index, ctx.ttl_ms))
         if trim:
             cmds.append(("ZREMRANGEBYSCORE", index, "-inf", f"({now - ctx.ttl_ms}"))
     run_id = metadata.get("run_id")
@@ -341,7 +368,32 @@ def _parse_writes(ctx: Context, raw: Iterable[bytes], key: str) -> list[PendingW
 def parse_entry(
     ctx: Context, thread_id: str, checkpoint_ns: str, reply: Sequence[Any]
 ) -> CheckpointTuple:
-    """Turn one checkpoint as returned by the Lua scripts into a `CheckpointTuple`."""
+    """Turn one checkpoint as returned by the Lua scripts into a `CheckpointTuple`.
+
+    Raises:
+        CheckpointCorruptedError: The stored data is damaged (bytes changed by
+            hand or by another tool): never another exception type.
+        SerializationError: A stored value does not decode (see the serializer).
+    """
+    try:
+        found = _parse_entry(ctx, thread_id, checkpoint_ns, reply)
+        if found.checkpoint.get("id") != found.config["configurable"]["checkpoint_id"]:
+            raise ValueError("the record holds another checkpoint's id")
+        if not isinstance(found.metadata, dict):
+            raise TypeError("the metadata is not a JSON object")
+        return found
+    except RedisSaverError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise CheckpointCorruptedError(
+            f"checkpoint {reply[0] if reply else None!r:.80} of session {thread_id!r} is "
+            f"damaged ({type(exc).__name__}: {exc!s:.200}); it was changed outside the saver"
+        ) from exc
+
+
+def _parse_entry(
+    ctx: Context, thread_id: str, checkpoint_ns: str, reply: Sequence[Any]
+) -> CheckpointTuple:
     raw_id, fmt, raw_checkpoint, raw_metadata, raw_parent, raw_blobs, blob_values, raw_writes = (
         reply
     )
@@ -542,17 +594,26 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
         ns = ctx.keys.namespace(thread_id, checkpoint_ns)
         args += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline]
     args += ctx.session_index_keys
-    (_, indexed), _ = yield Batch(
+    (_, indexed, runs), _ = yield Batch(
         [
             Call(scripts.DELETE, [root.namespaces], args),
             ("ZREM", ctx.keys.sessions, thread_id),
         ]
     )
-    if indexed:
-        pairs = zip(indexed[::2], indexed[1::2], strict=True)
-        yield Batch(
-            [("ZREM", ctx.keys.sessions_by(k.decode(), v.decode()), thread_id) for k, v in pairs]
-        )
+    pairs = zip(indexed[::2], indexed[1::2], strict=True)
+    cleanup: list[Command] = [
+        ("ZREM", ctx.keys.sessions_by(k.decode(), v.decode()), thread_id) for k, v in pairs
+    ]
+    # The session's id is inside its runs' index members too: remove them, so
+    # nothing of a deleted session stays behind.
+    groups = sorted(namespaces)
+    by_ns: dict[str, list[bytes]] = {}
+    for i in range(0, len(runs) - 2, 3):
+        by_ns.setdefault(groups[int(runs[i + 1])], []).extend((runs[i], runs[i + 2]))
+    for checkpoint_ns, flat in by_ns.items():
+        cleanup += unindex_runs(ctx, thread_id, checkpoint_ns, flat)
+    if cleanup:
+        yield Batch(cleanup)
 
 
 def check_record_format(version: bytes | None, key: str) -> None:

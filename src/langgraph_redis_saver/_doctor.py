@@ -23,6 +23,8 @@ MIN_VERSION = (6, 2)
 SAVER_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("EVALSHA", "0" * 40, "1", "{key}"),
     ("SCRIPT", "LOAD", "return 1"),
+    ("MULTI",),
+    ("EXEC",),
     ("INFO", "cluster"),
     ("SCAN", "0"),
     ("GET", "{key}"),
@@ -48,6 +50,7 @@ SAVER_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("ZREVRANGEBYSCORE", "{key}", "+inf", "-inf"),
     ("ZREMRANGEBYSCORE", "{key}", "-inf", "0"),
     ("SADD", "{key}", "m"),
+    ("SREM", "{key}", "m"),
     ("SMEMBERS", "{key}"),
 )
 """Commands the saver sends, directly or from its Lua scripts (which run with

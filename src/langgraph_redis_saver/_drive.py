@@ -55,9 +55,15 @@ Command = Call | tuple[Any, ...]
 
 @dataclass
 class Batch:
-    """Commands sent together in one pipeline (one round trip)."""
+    """Commands sent together in one pipeline (one round trip).
+
+    With `transaction`, the pipeline is one MULTI/EXEC: Redis applies all of
+    it or nothing, also across a crash (its append-only file drops a partial
+    transaction). In a cluster its keys must share one slot.
+    """
 
     commands: list[Command] = field(default_factory=list)
+    transaction: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,13 +122,13 @@ def execute(client: Any, batch: Batch) -> list[Any]:
     than the command itself on a fast connection.
     """
     for attempt in range(3):
-        if len(batch.commands) == 1:
+        if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [client.execute_command(*_args(batch.commands[0]))]
             except NoScriptError as exc:
                 replies = [exc]
         else:
-            with client.pipeline(transaction=False) as pipe:
+            with client.pipeline(transaction=batch.transaction) as pipe:
                 for cmd in batch.commands:
                     pipe.execute_command(*_args(cmd))
                 replies = pipe.execute(raise_on_error=False)
@@ -139,13 +145,13 @@ def execute(client: Any, batch: Batch) -> list[Any]:
 async def aexecute(client: Any, batch: Batch) -> list[Any]:
     """Async twin of `execute`."""
     for attempt in range(3):
-        if len(batch.commands) == 1:
+        if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [await client.execute_command(*_args(batch.commands[0]))]
             except NoScriptError as exc:
                 replies = [exc]
         else:
-            async with client.pipeline(transaction=False) as pipe:
+            async with client.pipeline(transaction=batch.transaction) as pipe:
                 for cmd in batch.commands:
                     pipe.execute_command(*_args(cmd))
                 replies = await pipe.execute(raise_on_error=False)

@@ -29,6 +29,9 @@ __all__ = ["MAX_DEPTH", "pack", "unpack", "unpack_plain"]
 #: same way on write and read, so anything written can be read back.
 MAX_DEPTH: Final = 128
 
+#: Longest non-string map key `unpack_plain` writes as JSON text.
+MAX_PLAIN_KEY: Final = 512
+
 _unpackb = msgpack.unpackb
 # ExtType's own __new__ re-validates code and data in Python; ours are always
 # an int in range and bytes, so build the namedtuple directly.
@@ -153,7 +156,13 @@ def plain_leaf(value: Any) -> Any:
 def _plain_key(key: Any) -> str:
     if type(key) is str:
         return key
-    return json.dumps(plain_leaf(key), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(plain_leaf(key), sort_keys=True, ensure_ascii=False)
+    if len(text) > MAX_PLAIN_KEY:
+        # A key holding a map is JSON-encoded, and each enclosing level escapes
+        # it again: unbounded, a few hundred hostile bytes would grow to
+        # gigabytes (2x per level).
+        raise DecodeError(f"a map key is longer than {MAX_PLAIN_KEY} characters as JSON")
+    return text
 
 
 def _plain_pairs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:

@@ -19,7 +19,9 @@ from typing import Any, cast
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
+import redis.asyncio.retry
 import redis.cluster
+import redis.retry
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -32,6 +34,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from redis.backoff import ExponentialWithJitterBackoff
 
 from . import _admin, _core
 from ._admin import SessionInfo
@@ -50,6 +53,10 @@ _SYNC_TYPES = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_TYPES = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 _CLUSTER_TYPES = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
 _UNSET: Any = object()
+RETRY_BACKOFF_BASE = 0.05
+"""First retry waits up to this many seconds (``from_url(retries=...)``); doubles per try."""
+RETRY_BACKOFF_CAP = 2.0
+"""Longest wait between two retries, in seconds."""
 
 
 def _ttl_ms(ttl: float | timedelta | None) -> int:
@@ -85,6 +92,38 @@ def _check_client(client: Any, role: str) -> None:
             "the Redis client was created with decode_responses=True; checkpoints are "
             "binary. Create it without that option, e.g. redis.Redis.from_url(url)"
         )
+
+
+def _connection_kwargs(
+    client_kwargs: dict[str, Any] | None, timeout: float | None, retries: int | None
+) -> dict[str, Any]:
+    """redis-py options for `from_url`: `client_kwargs` plus the timeout and retry options."""
+    kwargs = dict(client_kwargs or {})
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds, got {timeout!r}"
+            )
+        kwargs.setdefault("socket_timeout", timeout)
+        kwargs.setdefault("socket_connect_timeout", timeout)
+    if retries is not None:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"retries must be an int >= 0, got {retries!r}")
+        backoff = ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP, base=RETRY_BACKOFF_BASE)
+        kwargs.setdefault("retry", redis.retry.Retry(backoff, retries))
+    return kwargs
+
+
+def _async_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` for an asyncio client: redis-py's asyncio clients silently skip
+    retries with a sync ``redis.retry.Retry``, so it becomes its asyncio twin."""
+    retry = kwargs.get("retry")
+    if not isinstance(retry, redis.retry.Retry):
+        return kwargs
+    twin = redis.asyncio.retry.Retry(
+        retry._backoff, retry.get_retries(), cast(Any, retry._supported_errors)
+    )
+    return {**kwargs, "retry": twin}
 
 
 class RedisCheckpointSaver(BaseCheckpointSaver[str]):
@@ -200,6 +239,8 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         url: str,
         *,
         cluster: bool | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
         client_kwargs: dict[str, Any] | None = None,
         **options: Any,
     ) -> RedisCheckpointSaver:
@@ -213,12 +254,20 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             url: ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL.
             cluster: Force (``True``) or skip (``False``) cluster mode. By
                 default the server is asked (``INFO cluster``) once.
+            timeout: Seconds to wait for a connection and for each reply
+                (redis-py's ``socket_connect_timeout`` and ``socket_timeout``,
+                both 5 by default). Keep it above your slowest operation
+                (``clear_all``, deleting a very long session).
+            retries: Retries after a connection error or a timeout, with
+                exponential backoff and jitter (redis-py's ``Retry``; waits
+                grow from `RETRY_BACKOFF_BASE` to `RETRY_BACKOFF_CAP`). Safe
+                for writes: every operation is idempotent. Default: redis-py's.
             client_kwargs: Extra keyword arguments for redis-py's ``from_url``
                 (timeouts, retry policy, TLS settings).
             **options: Saver options: ``ttl``, ``key_prefix``, ``serde``,
                 ``refresh_on_read``.
         """
-        kwargs = dict(client_kwargs or {})
+        kwargs = _connection_kwargs(client_kwargs, timeout, retries)
         if kwargs.get("decode_responses"):
             raise ConfigurationError(
                 "decode_responses=True is not supported: checkpoints are binary"
@@ -331,7 +380,9 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
                 if self._ctx.keys.cluster
                 else redis.asyncio.Redis
             )
-            client = self._aclients[loop] = cls.from_url(self._url, **self._client_kwargs)
+            client = self._aclients[loop] = cls.from_url(
+                self._url, **_async_kwargs(self._client_kwargs)
+            )
         return client
 
     def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> RedisCheckpointSaver:

@@ -2,12 +2,13 @@
 -- KEYS: namespaces set
 -- ARGV: n, then n groups of (rec_prefix, writes_prefix, blob_prefix, timeline),
 --       then the metadata keys the sessions index is kept by (e.g. user_id)
--- Returns {keys deleted, {key, value, ...}}: the indexed metadata values the
--- deleted checkpoints carried, so the caller can leave those indexes too.
+-- Returns {keys deleted, {key, value, ...}, {run_id, group, id, ...}}: the
+-- indexed metadata values and the runs of the deleted checkpoints, so the
+-- caller can take the session out of those cross-session indexes too.
 local n = tonumber(ARGV[1])
 local index_keys = {}
 for i = 2 + 4 * n, #ARGV do index_keys[#index_keys + 1] = ARGV[i] end
-local deleted, seen, values = 0, {}, {}
+local deleted, seen, values, runs = 0, {}, {}, {}
 for g = 0, n - 1 do
   local rp, wp, bp, tl = ARGV[2 + 4 * g], ARGV[3 + 4 * g], ARGV[4 + 4 * g], ARGV[5 + 4 * g]
   local ids = redis.call('ZRANGE', tl, 0, -1)
@@ -31,8 +32,14 @@ for g = 0, n - 1 do
         end
       end
     end
+    local run = run_of(f[2])
+    if run then
+      runs[#runs + 1] = run
+      runs[#runs + 1] = g
+      runs[#runs + 1] = ids[i]
+    end
     deleted = deleted + redis.call('DEL', rk, wp .. esc(ids[i]))
   end
   deleted = deleted + redis.call('DEL', tl, rp .. 'latest')
 end
-return {deleted + redis.call('DEL', KEYS[1]), values}
+return {deleted + redis.call('DEL', KEYS[1]), values, runs}

@@ -1,6 +1,6 @@
 -- Remove checkpoints of one namespace without breaking DeltaChannel history.
--- KEYS: timeline, latest
--- ARGV: rec_prefix, writes_prefix, blob_prefix, mode, n, ids...
+-- KEYS: timeline, latest, namespaces set
+-- ARGV: rec_prefix, writes_prefix, blob_prefix, mode, n, checkpoint_ns, ids...
 --   mode 'keep_latest': keep only the newest checkpoint
 --   mode 'cap':         keep the newest ARGV[5] checkpoints (runs only once the
 --                       namespace holds a quarter more, so the cost is amortized)
@@ -8,14 +8,15 @@
 -- A removed checkpoint that a kept one still needs (an ancestor between it and
 -- its DeltaChannel snapshot) is hidden instead: gone from listings, kept for
 -- the history walk. Hidden checkpoints are reconsidered on every call.
--- Returns the number of checkpoints deleted.
+-- Returns {number deleted, {run_id, id, ...}}: the runs of the deleted
+-- checkpoints, whose index sets the caller updates (they live in other slots).
 local rp, wp, bp, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local tl, latest = KEYS[1], KEYS[2]
+local tl, latest, namespaces = KEYS[1], KEYS[2], KEYS[3]
 local n = tonumber(ARGV[5])
 
 if mode == 'cap' then
   local size = redis.call('ZCARD', tl)
-  if size <= n + math.max(1, math.floor(n / 4)) then return 0 end
+  if size <= n + math.max(1, math.floor(n / 4)) then return {0, {}} end
 end
 
 local ids = redis.call('ZRANGE', tl, 0, -1)
@@ -36,7 +37,7 @@ if mode == 'keep_latest' then
 elseif mode == 'cap' then
   for i = 1, #live - n do drop[live[i]] = true end
 else
-  for i = 6, #ARGV do
+  for i = 7, #ARGV do
     if info[ARGV[i]] then drop[ARGV[i]] = true end
   end
 end
@@ -73,7 +74,7 @@ for i = 1, #hidden do
   if not drop[hidden[i]] then candidates[#candidates + 1] = hidden[i] end
 end
 
-local deleted, orphans = 0, {}
+local deleted, orphans, runs = 0, {}, {}
 for i = 1, #candidates do
   local id = candidates[i]
   local rk = rp .. esc(id)
@@ -81,6 +82,11 @@ for i = 1, #candidates do
     redis.call('HSET', rk, 'hidden', '1')
   else
     for suffix in string.gmatch(info[id][2] or '', '[^\n]+') do orphans[suffix] = true end
+    local run = run_of(info[id][3])
+    if run then
+      runs[#runs + 1] = run
+      runs[#runs + 1] = id
+    end
     redis.call('DEL', rk, wp .. esc(id))
     redis.call('ZREM', tl, id)
     info[id] = nil
@@ -111,6 +117,10 @@ if top then
   if pttl > 0 and redis.call('PTTL', latest) == -1 then redis.call('PEXPIRE', latest, pttl) end
 else
   redis.call('DEL', latest)
-  if #rest == 0 then redis.call('DEL', tl) end
+  if #rest == 0 then
+    -- The namespace is empty: forget it (the set goes when its last one does).
+    redis.call('DEL', tl)
+    redis.call('SREM', namespaces, ARGV[6])
+  end
 end
-return deleted
+return {deleted, runs}

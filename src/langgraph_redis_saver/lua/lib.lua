@@ -49,6 +49,18 @@ local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl,
   return {cid, rec[1], rec[2], rec[3], rec[4], rec[5], values, writes}
 end
 
+-- The run id named by a checkpoint's metadata JSON, spelled as Python's str()
+-- spells it (the key of the run's index set), or nil.
+local function run_of(metadata)
+  if not metadata then return nil end
+  local ok, md = pcall(cjson.decode, metadata)
+  if not ok or type(md) ~= 'table' then return nil end
+  local r = md['run_id']
+  if type(r) == 'string' then return r end
+  if type(r) == 'number' and r == math.floor(r) then return string.format('%d', r) end
+  return nil
+end
+
 -- Does a stored blob list (newline-separated suffixes) hold a value for the
 -- channel whose escaped name is `ech`?
 local function blob_of(field, ech)
