@@ -66,7 +66,7 @@ FUZZ_SECONDS ?= 300
 KILLS        ?= 200
 
 fuzz: install  ## fuzz the decoders: atheris and hypothesis, FUZZ_SECONDS each (not in test)
-	@$(BIN)/python -m pip install --quiet atheris || echo "atheris does not install here: hypothesis only"
+	@$(BIN)/python -m pip install --quiet -e ".[fuzz]" || echo "atheris does not install here: hypothesis only"
 	$(BIN)/python tests/reliability/fuzz_decoder.py --seconds $(FUZZ_SECONDS)
 
 kill-loop: install redis-server  ## SIGKILL Redis KILLS times under writers, check invariants (not in test)
