@@ -246,12 +246,20 @@ def put_flow(
         ns.record_prefix, ns.writes_prefix, ns.blob_prefix, len(fields) // 2,
         *fields, *new_values, *delta,
     ]  # fmt: skip
+    indexes = index_commands(
+        ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms
+    )
+    if ctx.keys.cluster:
+        args.append(0)
+    else:
+        args.append(len(indexes))
+        for cmd in indexes:
+            args += [len(cmd), *cmd]
     batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
     if ctx.max_checkpoints:
         batch.commands.append(drop_call(ns, checkpoint_ns, "cap", count=ctx.max_checkpoints))
-    batch.commands += index_commands(
-        ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms
-    )
+    if ctx.keys.cluster:
+        batch.commands += indexes
     replies = yield batch
     if ctx.max_checkpoints and replies[1][1]:
         # The cap removed older checkpoints (every quarter of the cap, not on
@@ -286,7 +294,7 @@ def index_commands(
     metadata: Mapping[str, Any],
     run_members: Sequence[bytes],
     now_ms: int | None = None,
-) -> list[Command]:
+) -> list[tuple[Any, ...]]:
     """Commands that keep the cross-session indexes current.
 
     They run outside the per-session script: in a cluster the indexes live in
@@ -302,7 +310,7 @@ def index_commands(
         for key in ctx.session_index_keys
         if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
     ]
-    cmds: list[Command] = []
+    cmds: list[tuple[Any, ...]] = []
     trim = ctx.ttl_ms and random.random() < TRIM_SAMPLE
     for index in indexes:
         cmds.append(("ZADD", index, now, thread_id))

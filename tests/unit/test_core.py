@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgpack
 import pytest
@@ -61,7 +62,12 @@ def test_next_version_pads_and_parses() -> None:
     assert next_version(41).startswith(f"{42:032}.")
 
 
-def test_put_flow_is_one_script_call_plus_index_updates() -> None:
+def _contains(seq: Any, sub: list[Any]) -> bool:
+    seq = list(seq)
+    return any(seq[i : i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
+
+
+def _put_batch(cluster: bool) -> tuple[Batch, Any, Any]:
     cp = empty_checkpoint()
     cp["channel_values"] = {"a": 1, "b": "same"}
     cp["channel_versions"] = {"a": "2", "b": "1", "empty": "1"}
@@ -73,11 +79,16 @@ def test_put_flow_is_one_script_call_plus_index_updates() -> None:
             "user_id": "u",
         }
     }
+    c = Context(keys=KeySchema(cluster=cluster), serde=SafeMsgpackSerializer(), ttl_ms=1000)
     flow = put_flow(
-        ctx(), config, cp, {"source": "loop", "step": 1}, {"a": "2", "empty": "1"}, now_ms=5
+        c, config, cp, {"source": "loop", "step": 1}, {"a": "2", "empty": "1"}, now_ms=5
     )
-    batch = next(flow)
-    assert isinstance(batch, Batch)
+    return next(flow), flow, cp
+
+
+def test_put_flow_is_one_script_call_with_the_index_updates_inside() -> None:
+    batch, flow, cp = _put_batch(cluster=False)
+    assert isinstance(batch, Batch) and len(batch.commands) == 1
     call = batch.commands[0]
     assert isinstance(call, Call) and call.script is scripts.PUT
     ns = KeySchema().namespace("t", "")
@@ -90,11 +101,20 @@ def test_put_flow_is_one_script_call_plus_index_updates() -> None:
     assert fields["blobs"] == "a:2\nb:1"  # the empty channel has no blob
     assert fields["parent"] == "p"
     assert json.loads(fields["metadata"])["user_id"] == "u"
+    # Each index command rides as (argc, command, args...) after the script's own.
+    assert _contains(call.args, [4, "ZADD", "langgraph:checkpoint::sessions", 5, "t"])
+    assert _contains(call.args, [4, "ZADD", "langgraph:checkpoint::sessions:user_id:u", 5, "t"])
+    with pytest.raises(StopIteration) as done:
+        flow.send([b"ok"])
+    assert done.value.value["configurable"]["checkpoint_id"] == cp["id"]
+
+
+def test_put_flow_pipelines_the_index_updates_in_a_cluster() -> None:
+    # In a cluster the indexes live in other slots than the session's script.
+    batch, _, _ = _put_batch(cluster=True)
+    assert batch.commands[0].args[-1] == 0
     assert ("ZADD", "langgraph:checkpoint::sessions", 5, "t") in batch.commands
     assert ("ZADD", "langgraph:checkpoint::sessions:user_id:u", 5, "t") in batch.commands
-    with pytest.raises(StopIteration) as done:
-        flow.send([b"ok"] * len(batch.commands))
-    assert done.value.value["configurable"]["checkpoint_id"] == cp["id"]
 
 
 def test_get_tuple_flow_parses_a_canned_reply() -> None:

@@ -2,7 +2,11 @@
 -- KEYS: record, latest, timeline, namespaces, writes, new blob keys..., kept blob keys...
 -- ARGV: ttl_ms, checkpoint_id, checkpoint_ns, n_new, n_kept, n_delta,
 --       rec_prefix, writes_prefix, blob_prefix, n_fields,
---       field/value pairs..., new blob values..., escaped delta channel names...
+--       field/value pairs..., new blob values..., escaped delta channel names...,
+--       n_index, then n_index commands as (argc, command, args...)
+-- The trailing commands update the cross-session indexes. They ride in this
+-- script on a standalone server (one command per put instead of a pipeline);
+-- in a cluster they live in other slots and the caller pipelines them.
 local ttl = tonumber(ARGV[1])
 local cid = ARGV[2]
 local n_new = tonumber(ARGV[4])
@@ -60,5 +64,12 @@ if ttl > 0 then
     chans = rest
     parent = f[1]
   end
+end
+
+local pos = vbase + n_new + n_delta + 1
+for _ = 1, tonumber(ARGV[pos] or '0') do
+  local argc = tonumber(ARGV[pos + 1])
+  redis.call(unpack(ARGV, pos + 2, pos + 1 + argc))
+  pos = pos + 1 + argc
 end
 return top
