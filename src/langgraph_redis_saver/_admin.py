@@ -128,12 +128,14 @@ def prune_flow(ctx: Context, thread_ids: Sequence[str], strategy: str) -> Flow[N
 def _unindex_dropped(
     ctx: Context, places: Sequence[tuple[str, str]], replies: Sequence[Any]
 ) -> Flow[None]:
-    """Take checkpoints that lua/drop.lua deleted out of their runs' index sets."""
-    cleanup = [
-        cmd
-        for (thread_id, ns), (_, runs) in zip(places, replies, strict=False)
-        for cmd in unindex_runs(ctx, thread_id, ns, runs)
-    ]
+    """Take checkpoints that lua/drop.lua deleted out of their runs' index sets,
+    and a session whose root namespace it emptied out of the sessions index."""
+    cleanup: list[Command] = []
+    for (thread_id, ns), (_, runs, emptied) in zip(places, replies, strict=False):
+        cleanup += unindex_runs(ctx, thread_id, ns, runs)
+        if ns == "" and emptied:
+            # Per-metadata indexes drop it lazily: list_sessions checks `latest`.
+            cleanup.append(("ZREM", ctx.keys.sessions, thread_id))
     if cleanup:
         yield Batch(cleanup)
 
@@ -249,7 +251,7 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
         # The target's keys change in one MULTI/EXEC (they share one slot): a
         # crash never leaves part of a copy behind. The indexes follow.
         yield Batch(out, transaction=True)
-        indexes = index_commands(ctx, target, metadata, [])
+        indexes: list[Command] = [*index_commands(ctx, target, metadata, [])]
         for run_id, members in runs.items():
             indexes.append(("SADD", ctx.keys.run(run_id), *members))
             if ttl:

@@ -259,3 +259,17 @@ async def test_messages_clear_session_and_clear_all(
     r = redis.Redis.from_url(redis_url)
     assert list(r.scan_iter(match=saver.keys.prefix_pattern())) == []
     r.close()
+
+
+async def test_delete_for_runs_that_empties_a_session_unlists_it(
+    saver: RedisCheckpointSaver, api: Api, mode: str, redis_url: str
+) -> None:
+    graph = delta_graph(saver)
+    await run_turns(graph, "one-run", range(1), mode)
+    await run_turns(graph, "kept", range(1, 2), mode)
+    await api.delete_for_runs([str(uuid.UUID(int=0))])
+    r = redis.Redis.from_url(redis_url)
+    assert r.zrange(saver.keys.sessions, 0, -1) == [b"kept"]
+    r.close()
+    assert [s.thread_id for s in await api.list_sessions()] == ["kept"]
+    assert await api.list({"configurable": {"thread_id": "one-run"}}) == []

@@ -8,15 +8,16 @@
 -- A removed checkpoint that a kept one still needs (an ancestor between it and
 -- its DeltaChannel snapshot) is hidden instead: gone from listings, kept for
 -- the history walk. Hidden checkpoints are reconsidered on every call.
--- Returns {number deleted, {run_id, id, ...}}: the runs of the deleted
--- checkpoints, whose index sets the caller updates (they live in other slots).
+-- Returns {number deleted, {run_id, id, ...}, emptied}: the runs of the deleted
+-- checkpoints, whose index sets the caller updates (they live in other slots),
+-- and 1 when no visible checkpoint is left in the namespace.
 local rp, wp, bp, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local tl, latest, namespaces = KEYS[1], KEYS[2], KEYS[3]
 local n = tonumber(ARGV[5])
 
 if mode == 'cap' then
   local size = redis.call('ZCARD', tl)
-  if size <= n + math.max(1, math.floor(n / 4)) then return {0, {}} end
+  if size <= n + math.max(1, math.floor(n / 4)) then return {0, {}, 0} end
 end
 
 local ids = redis.call('ZRANGE', tl, 0, -1)
@@ -123,4 +124,4 @@ else
     redis.call('SREM', namespaces, ARGV[6])
   end
 end
-return {deleted, runs}
+return {deleted, runs, top and 0 or 1}
