@@ -90,7 +90,7 @@ class Lgrs:
             ["--url", self.url, "--prefix", self.prefix, *args],
             input=input,
             catch_exceptions=False,
-            env={"REDIS_URL": None, "LGRS_PREFIX": None, "COLUMNS": None},
+            env={"REDIS_URL": None, "LGRS_PREFIX": None, "LGRS_CHANNEL": None, "COLUMNS": None},
         )
         assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
         return result

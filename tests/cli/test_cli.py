@@ -10,12 +10,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import redis
 from click.testing import CliRunner
 from graphs import QUESTIONS
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 from langgraph_redis_saver.browse import CSV_COLUMNS, redact
 from langgraph_redis_saver.cli.app import cli
@@ -540,3 +543,30 @@ def test_a_saver_only_acl_user_can_write_and_inspect(redis_server: RedisServer) 
     result = Lgrs(url, "app:checkpoint")("sessions")
     assert "acl" in result.stdout and "s3cret" not in result.stdout + result.stderr
     admin.close()
+
+
+class ChatState(TypedDict):
+    """A graph state that keeps its conversation under `chat`, not `messages`."""
+
+    chat: Annotated[list[AnyMessage], add_messages]
+
+
+def test_channel_option_reads_a_conversation_kept_under_another_key(
+    fresh: tuple[Lgrs, Callable[..., None]],
+) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langgraph.graph import START, StateGraph
+
+    from langgraph_redis_saver import RedisCheckpointSaver
+
+    lgrs, _ = fresh
+    builder = StateGraph(ChatState)
+    builder.add_node("reply", lambda s: {"chat": [AIMessage("pong")]})
+    builder.add_edge(START, "reply")
+    with RedisCheckpointSaver.from_url(lgrs.url, key_prefix=lgrs.prefix) as saver:
+        graph = builder.compile(checkpointer=saver)
+        graph.invoke({"chat": [HumanMessage("ping")]}, {"configurable": {"thread_id": "c"}})
+    turns = as_json(lgrs("show", "c", "--channel", "chat", "--json"))["turns"]
+    assert [(t["role"], t["content"]) for t in turns] == [("user", "ping"), ("assistant", "pong")]
+    assert as_json(lgrs("--channel", "chat", "show", "c", "--json"))["turns"] == turns
+    assert as_json(lgrs("show", "c", "--json"))["turns"] == []

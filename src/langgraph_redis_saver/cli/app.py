@@ -25,7 +25,13 @@ from rich.progress import Progress
 
 from langgraph_redis_saver import __version__
 from langgraph_redis_saver._urls import mask_url
-from langgraph_redis_saver.browse import CSV_COLUMNS, Browser, SessionNotFoundError, export_rows
+from langgraph_redis_saver.browse import (
+    CSV_COLUMNS,
+    DEFAULT_CHANNEL,
+    Browser,
+    SessionNotFoundError,
+    export_rows,
+)
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
@@ -50,6 +56,7 @@ class Settings:
     url: str | None = None
     prefix: str | None = None
     as_json: bool = False
+    channel: str | None = None
 
     def connection(self, env: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
         """The Redis URL and client options, with ``REDIS_*`` variables applied."""
@@ -126,7 +133,10 @@ def _fail(settings: Settings, message: str) -> click.ClickException:
 def browse(settings: Settings) -> Iterator[Browser]:
     """A connected `Browser`; use inside `errors`."""
     url, kwargs = settings.connection()
-    with Browser.from_url(url, prefix=settings.key_prefix, client_kwargs=kwargs) as browser:
+    channel = settings.channel or os.environ.get("LGRS_CHANNEL") or DEFAULT_CHANNEL
+    with Browser.from_url(
+        url, prefix=settings.key_prefix, channel=channel, client_kwargs=kwargs
+    ) as browser:
         yield browser
 
 
@@ -147,8 +157,17 @@ def _prefix_option(f: F) -> F:
     )(f)
 
 
+def _channel_option(f: F) -> F:
+    return click.option(
+        "--channel",
+        metavar="NAME",
+        help="State key that holds the conversation's messages. Default: "
+        f"$LGRS_CHANNEL, else {DEFAULT_CHANNEL}.",
+    )(f)
+
+
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every command shares: ``--url``, ``--prefix`` and ``--json``.
+    """Options every command shares: ``--url``, ``--prefix``, ``--channel``, ``--json``.
 
     The wrapped command receives the merged `Settings` as its first argument,
     and its body runs inside `errors`.
@@ -156,11 +175,16 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @_url_option
     @_prefix_option
+    @_channel_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/cli.md).")
     @functools.wraps(f)
-    def command(*, url: str | None, prefix: str | None, as_json: bool, **kwargs: Any) -> Any:
+    def command(
+        *, url: str | None, prefix: str | None, channel: str | None, as_json: bool, **kwargs: Any
+    ) -> Any:
         group = click.get_current_context().find_object(Settings) or Settings()
-        settings = Settings(url or group.url, prefix or group.prefix, as_json)
+        settings = Settings(
+            url or group.url, prefix or group.prefix, as_json, channel or group.channel
+        )
         with errors(settings):
             return f(settings, **kwargs)
 
@@ -216,8 +240,9 @@ class _Group(click.Group):
 @click.version_option(__version__, "--version", "-V", prog_name="lgrs")
 @_url_option
 @_prefix_option
+@_channel_option
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, prefix: str | None) -> None:
+def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | None) -> None:
     """Inspect LangGraph sessions stored by langgraph-redis-saver.
 
     Reads checkpoints as plain data: no application code, no pickle. Only
@@ -230,7 +255,7 @@ def cli(ctx: click.Context, url: str | None, prefix: str | None) -> None:
     lgrs export --all -o exports/         one JSON file per session
     lgrs doctor                           server settings that can lose data
     """
-    ctx.obj = Settings(url, prefix)
+    ctx.obj = Settings(url, prefix, channel=channel)
 
 
 @cli.command()
