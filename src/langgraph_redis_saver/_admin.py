@@ -6,6 +6,7 @@ saver runs with the sync or the async driver.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -264,8 +265,6 @@ def _flat(fields: Mapping[bytes, bytes]) -> list[bytes]:
 
 
 def _json(raw: bytes | None) -> Mapping[str, Any]:
-    import json
-
     try:
         value = json.loads(raw) if raw else {}
     except ValueError:

@@ -52,7 +52,6 @@ DEFAULT_TTL = timedelta(hours=24)
 _SYNC_TYPES = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_TYPES = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 _CLUSTER_TYPES = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
-_UNSET: Any = object()
 RETRY_BACKOFF_BASE = 0.05
 """First retry waits up to this many seconds (``from_url(retries=...)``); doubles per try."""
 RETRY_BACKOFF_CAP = 2.0
