@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -122,6 +123,7 @@ def next_version(current: str | int | float | None) -> str:
 
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
+_SEPARATOR = re.compile(rb"[\x00\x01]")
 
 
 def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
@@ -140,10 +142,12 @@ def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
 
 
 def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
-    # Type names never contain bytes below 0x02, so the first one is the separator.
-    cut = min((i for i in (raw.find(RAW), raw.find(ZLIB)) if i >= 0), default=-1)
-    if cut < 0:
+    # Type names never contain bytes below 0x02, so the first one is the
+    # separator: one scan that stops there, not one search per separator.
+    found = _SEPARATOR.search(raw)
+    if found is None:
         raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
+    cut = found.start()
     typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
     if raw[cut : cut + 1] == ZLIB:
         inflater = zlib.decompressobj()
