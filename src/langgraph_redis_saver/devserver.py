@@ -62,6 +62,7 @@ __all__ = [
     "RedisServerNotFoundError",
     "ThrowawayRedis",
     "find_redis_server",
+    "free_port",
     "local_redis",
     "main",
     "ping",
@@ -128,7 +129,8 @@ def ping(url: str, timeout: float = 0.5) -> bool:
         client.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -145,6 +147,10 @@ class ThrowawayRedis:
         executable: ``redis-server`` binary; default the one on ``PATH``.
         extra_args: More ``redis-server`` options, e.g. ``("--maxmemory", "64mb")``.
         start_timeout: Seconds to wait for the first ``PING`` answer.
+        directory: Keep the server's files here (created if needed, kept by
+            `stop`, reused by the next `start`, so an append-only file
+            survives a restart). Default: a new temporary directory, deleted
+            by `stop`.
 
     Raises:
         RedisServerNotFoundError: The binary does not exist (raised at construction).
@@ -162,8 +168,10 @@ class ThrowawayRedis:
         executable: str | None = None,
         extra_args: Sequence[str] = (),
         start_timeout: float = 10.0,
+        directory: Path | None = None,
     ) -> None:
         self.executable = find_redis_server(executable)
+        self._kept_directory = directory
         self._fixed_port = port
         self.port = port or 0
         self.extra_args = list(extra_args)
@@ -181,6 +189,11 @@ class ThrowawayRedis:
         """Whether the server process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the server while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
     def start(self) -> ThrowawayRedis:
         """Start the server and wait until it answers ``PING``.
 
@@ -196,11 +209,15 @@ class ThrowawayRedis:
         """
         if self.running:
             return self
-        self.directory = Path(tempfile.mkdtemp(prefix="lgrs-redis-"))
+        if self._kept_directory is not None:
+            self._kept_directory.mkdir(parents=True, exist_ok=True)
+            self.directory = self._kept_directory
+        else:
+            self.directory = Path(tempfile.mkdtemp(prefix="lgrs-redis-"))
         attempts = 1 if self._fixed_port else 3
         try:
             for attempt in range(attempts):
-                self.port = self._fixed_port or _free_port()
+                self.port = self._fixed_port or free_port()
                 if self._launch_and_wait(last=attempt == attempts - 1):
                     logger.debug("redis-server %s started on port %d", self.executable, self.port)
                     return self
@@ -249,7 +266,8 @@ class ThrowawayRedis:
         )
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s) and delete its directory.
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and delete its
+        temporary directory (a `directory` given to the constructor is kept).
 
         Safe to call more than once, and on a server that never started.
         """
@@ -262,9 +280,19 @@ class ThrowawayRedis:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        if self.directory is not None:
+        if self.directory is not None and self._kept_directory is None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would: no shutdown, files stay as they are.
+
+        `start` brings it back on the same port when one was given.
+        """
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
 
     def __enter__(self) -> ThrowawayRedis:
         return self.start()

@@ -21,6 +21,7 @@ from langgraph_redis_saver.devserver import (
     RedisServerNotFoundError,
     ThrowawayRedis,
     find_redis_server,
+    free_port,
     local_redis,
     ping,
 )
@@ -211,3 +212,25 @@ def test_with_redis_script_replaces_redis_url_and_passes_the_status_through() ->
     assert throwaway == "1"
     assert url.startswith("redis://127.0.0.1:")
     assert not ping(url, timeout=0.2)
+
+
+def test_a_given_directory_survives_a_kill_and_a_restart(tmp_path: Path) -> None:
+    directory = tmp_path / "redis"
+    server = ThrowawayRedis(
+        port=free_port(),
+        directory=directory,
+        extra_args=("--appendonly", "yes", "--appendfsync", "always"),
+    ).start()
+    try:
+        with redis.Redis.from_url(server.url) as client:
+            client.set("k", "v")
+        pid = server.pid
+        server.kill()
+        assert not server.running and server.pid is None
+        server.start()
+        assert server.pid not in (None, pid)
+        with redis.Redis.from_url(server.url) as client:
+            assert client.get("k") == b"v"
+    finally:
+        server.stop()
+    assert directory.is_dir()  # kept: it was given, not made
