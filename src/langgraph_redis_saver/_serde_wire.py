@@ -74,7 +74,9 @@ def pack(obj: Any, encoders: dict[type[Any], Codec], fallback: Callable[[Any], A
     return packed
 
 
-def _unpackb_limited(data: bytes | memoryview, ext_hook: Callable[[int, bytes], Any]) -> Any:
+def _unpackb_limited(
+    data: bytes | memoryview, ext_hook: Callable[[int, bytes], Any], **hooks: Any
+) -> Any:
     # No container or string can be longer than the bytes that hold it, so a
     # header claiming 2**32 elements fails before anything is allocated.
     # timestamp=3: msgpack's own timestamp extension (-1), which msgpack
@@ -91,6 +93,7 @@ def _unpackb_limited(data: bytes | memoryview, ext_hook: Callable[[int, bytes], 
         max_array_len=size,
         max_map_len=size // 2,
         max_ext_len=size,
+        **hooks,
     )
 
 
@@ -189,20 +192,6 @@ def unpack_plain(body: bytes | memoryview, depth: int = 0) -> Any:
             return placeholder(*tagged(value))
         return codec.plain(value)
 
-    size = len(body)
     return plain_leaf(
-        _unpackb(
-            body,
-            ext_hook=ext_hook,
-            strict_map_key=False,
-            unicode_errors="surrogatepass",
-            timestamp=3,
-            object_pairs_hook=_plain_pairs,
-            list_hook=_plain_list,
-            max_str_len=size,
-            max_bin_len=size,
-            max_array_len=size,
-            max_map_len=size // 2,
-            max_ext_len=size,
-        )
+        _unpackb_limited(body, ext_hook, object_pairs_hook=_plain_pairs, list_hook=_plain_list)
     )
