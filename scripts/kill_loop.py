@@ -4,7 +4,7 @@
 Starts a private ``redis-server`` (``appendfsync always``) on a free loopback
 port, runs writer threads against it, and repeatedly SIGKILLs and restarts the
 server at random moments. After every restart the writers pause and these
-invariants are checked (``tests/reliability/audit.py`` defines them):
+invariants are checked (``tests/support/audit.py`` defines them):
 
 - every acknowledged checkpoint of the append-only sessions is still there;
 - every session's ``latest`` resolves to its newest checkpoint, and every
@@ -41,12 +41,12 @@ from typing import Any
 import redis
 from redis.exceptions import ConnectionError, TimeoutError
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the `support` package
 
 from langgraph_redis_saver import RedisCheckpointSaver
-from reliability.audit import audit, check_session
-from reliability.servers import aof_server
-from reliability.workload import Api, SessionWriter
+from support.audit import audit, check_session
+from support.servers import aof_server
+from support.workload import Api, SessionWriter
 
 DOWN_ERRORS = (ConnectionError, TimeoutError)
 RECYCLE_EVERY = 10  # kills between two clean slates, so that checks stay fast

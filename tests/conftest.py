@@ -9,18 +9,15 @@ prefix, so tests never see each other's data even on a shared server.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from langgraph_redis_saver import RedisCheckpointSaver
-from redis_server import RedisServer, redis_server_binary
+from support.api import Api
+from support.redis_server import RedisServer, redis_server_binary
 
 
 def _testcontainers_url() -> Iterator[str] | None:
@@ -89,32 +86,6 @@ def mode(request: pytest.FixtureRequest) -> str:
 async def saver(redis_url: str, prefix: str) -> AsyncIterator[RedisCheckpointSaver]:
     async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as s:
         yield s
-
-
-class Api:
-    """Calls a saver method in the mode under test: ``await api.put(...)``."""
-
-    def __init__(self, saver: RedisCheckpointSaver, mode: str) -> None:
-        self.saver = saver
-        self.mode = mode
-
-    def __getattr__(self, name: str) -> Any:
-        if self.mode == "sync":
-            method = getattr(self.saver, name)
-
-            async def call_sync(*args: Any, **kwargs: Any) -> Any:
-                result = method(*args, **kwargs)
-                return list(result) if name == "list" else result
-
-            return call_sync
-        amethod = getattr(self.saver, "a" + name)
-
-        async def call_async(*args: Any, **kwargs: Any) -> Any:
-            if name == "list":
-                return [item async for item in amethod(*args, **kwargs)]
-            return await amethod(*args, **kwargs)
-
-        return call_async
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from .errors import (
     ConfigurationError,
     DecodeError,
     RedisSaverError,
+    RedisServerNotFoundError,
     SchemaVersionError,
     SerializationError,
+    SessionNotFoundError,
     UnsafeTypeError,
 )
 from .keys import KeySchema
@@ -26,10 +28,12 @@ __all__ = [
     "KeySchema",
     "RedisCheckpointSaver",
     "RedisSaverError",
+    "RedisServerNotFoundError",
     "SafeMsgpackSerializer",
     "SchemaVersionError",
     "SerializationError",
     "SessionInfo",
+    "SessionNotFoundError",
     "UnsafeTypeError",
     "__version__",
 ]

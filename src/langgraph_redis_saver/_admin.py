@@ -18,7 +18,7 @@ import msgpack
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 
-from . import scripts
+from . import lua as scripts
 from ._core import (
     Context,
     _parse_writes,

@@ -31,7 +31,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from . import scripts
+from . import lua as scripts
 from ._drive import Batch, Call, Command, Emit, Flow
 from .errors import (
     CheckpointCorruptedError,

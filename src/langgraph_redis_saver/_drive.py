@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import NoScriptError
 
-from .scripts import Script
+from .lua import Script
 
 __all__ = [
     "Batch",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_url"]
+__all__ = ["DEFAULT_URL", "mask_url"]
+
+DEFAULT_URL = "redis://localhost:6379/0"
+"""The server used when no URL is given: the local default Redis, database 0."""
 
 _QUERY_SECRET = re.compile(r"([?&](?:password|pass|pwd)=)[^&#]*", re.IGNORECASE)
 

@@ -53,8 +53,8 @@ from types import FrameType, TracebackType
 
 import redis
 
-from ._urls import mask_url
-from .errors import RedisSaverError
+from ._urls import DEFAULT_URL, mask_url
+from .errors import RedisServerNotFoundError
 
 __all__ = [
     "DEFAULT_URL",
@@ -70,7 +70,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_URL = "redis://localhost:6379/0"
 """Where `local_redis` looks for a running Redis before starting its own."""
 
 THROWAWAY_ENV = "LGRS_THROWAWAY_REDIS"
@@ -81,10 +80,6 @@ INSTALL_HINT = (
     "`brew install redis`; or run `make redis-server` in this repository), or set "
     "REDIS_URL=redis://host:port/db to use a running server"
 )
-
-
-class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):
-    """No ``redis-server`` binary to start a throwaway server with."""
 
 
 def find_redis_server(executable: str | None = None) -> str:

@@ -8,7 +8,10 @@ Every error the package raises itself derives from `RedisSaverError`::
     │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
     │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
-    └── SchemaVersionError                      stored data was written by a newer format
+    ├── SchemaVersionError                      stored data was written by a newer format
+    ├── SessionNotFoundError(LookupError)       no such session, namespace or checkpoint
+    └── RedisServerNotFoundError(FileNotFoundError)
+                                                no redis-server binary for a throwaway server
 
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
@@ -23,7 +26,9 @@ __all__ = [
     "DecodeError",
     "RedisSaverError",
     "SchemaVersionError",
+    "RedisServerNotFoundError",
     "SerializationError",
+    "SessionNotFoundError",
     "UnsafeTypeError",
 ]
 
@@ -64,3 +69,11 @@ class CheckpointCorruptedError(RedisSaverError):
 
 class SchemaVersionError(RedisSaverError):
     """Stored data uses a format version newer than this library understands."""
+
+
+class SessionNotFoundError(RedisSaverError, LookupError):
+    """A session, namespace or checkpoint does not exist (or has expired)."""
+
+
+class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):
+    """No ``redis-server`` binary to start a throwaway server with."""

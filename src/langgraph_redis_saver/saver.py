@@ -33,7 +33,6 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from redis.backoff import ExponentialWithJitterBackoff
 
 from . import _admin, _core
@@ -42,7 +41,7 @@ from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
 from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
-from .serde import SafeMsgpackSerializer
+from .serde import SafeMsgpackSerializer, serde_with_allowlist
 
 __all__ = ["DEFAULT_TTL", "RedisCheckpointSaver"]
 
@@ -391,18 +390,9 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         the ``(module, name)`` pairs of the state schema's types. Works when the
         serializer is wrapped in LangGraph's ``EncryptedSerializer``.
         """
-        serde = self.serde
-        inner = serde.serde if isinstance(serde, EncryptedSerializer) else serde
-        if not isinstance(inner, SafeMsgpackSerializer):
-            return cast(RedisCheckpointSaver, super().with_allowlist(extra_allowlist))
-        updated = inner.with_allowlist(extra_allowlist)
-        if updated is inner:
+        new_serde = serde_with_allowlist(self.serde, extra_allowlist)
+        if new_serde is self.serde:
             return self
-        new_serde: SerializerProtocol = (
-            EncryptedSerializer(serde.cipher, updated)
-            if isinstance(serde, EncryptedSerializer)
-            else updated
-        )
         clone = copy.copy(self)
         clone.serde = new_serde
         clone._ctx = dataclasses.replace(self._ctx, serde=new_serde)

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from langgraph_redis_saver import RedisCheckpointSaver
-
-from .lgrs_sessions import Lgrs, interview, write_sessions
+from support.lgrs_sessions import Lgrs, interview, write_sessions
 
 
 @pytest.fixture(scope="session")

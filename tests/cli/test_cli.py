@@ -15,16 +15,14 @@ from typing import Annotated, Any
 import pytest
 import redis
 from click.testing import CliRunner
-from graphs import QUESTIONS
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langgraph_redis_saver.browse import CSV_COLUMNS, redact
 from langgraph_redis_saver.cli.app import cli
-from redis_server import RedisServer, free_port
-
-from .lgrs_sessions import (
+from support.graphs import QUESTIONS
+from support.lgrs_sessions import (
     CHAT,
     FINISHED,
     INTERVIEW,
@@ -36,6 +34,7 @@ from .lgrs_sessions import (
     SUBGRAPH,
     Lgrs,
 )
+from support.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["sessions", "show", "history", "export", "delete", "stats", "doctor"]
@@ -526,8 +525,7 @@ def test_a_saver_only_acl_user_can_write_and_inspect(redis_server: RedisServer) 
     """A user allowed the prefix's keys and the saver's commands, but no INFO or
     DBSIZE: from_url and `lgrs stats` still work; the password never shows."""
     from langgraph_redis_saver import RedisCheckpointSaver
-
-    from .lgrs_sessions import Lgrs, interview
+    from support.lgrs_sessions import Lgrs, interview
 
     admin = redis.Redis(port=redis_server.port)
     admin.execute_command(

@@ -16,8 +16,8 @@ from langgraph.graph import START, StateGraph
 from test_saver import ACountingConnection, Counter, CountingConnection, checkpoint, config, meta
 from typing_extensions import TypedDict
 
-from conftest import Api
 from langgraph_redis_saver import ConfigurationError, RedisCheckpointSaver
+from support.api import Api
 
 
 def concat(state: list[str], writes: list[Any]) -> list[str]:

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphs import QUESTIONS, interview_graph, map_reduce_graph, subgraph_parent
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
+from support.graphs import QUESTIONS, interview_graph, map_reduce_graph, subgraph_parent
 
-HERE = Path(__file__).parent
+SUPPORT = Path(__file__).parents[1] / "support"
 
 
 def history_is_exact(durability: str = "async") -> bool:
@@ -90,7 +90,7 @@ def test_resume_by_session_id_from_new_processes(redis_url: str, prefix: str) ->
 
     def step(action: str) -> dict[str, Any]:
         proc = subprocess.run(
-            [sys.executable, str(HERE / "graphs.py"), redis_url, prefix, thread, action],
+            [sys.executable, str(SUPPORT / "graphs.py"), redis_url, prefix, thread, action],
             capture_output=True,
             text=True,
             timeout=120,
@@ -219,7 +219,7 @@ def test_strict_mode_allowlist_from_the_state_schema(
 ) -> None:
     env = {**os.environ, "LANGGRAPH_STRICT_MSGPACK": "true"}
     proc = subprocess.run(
-        [sys.executable, str(HERE / "strict_app.py"), redis_url, prefix, kind],
+        [sys.executable, str(SUPPORT / "strict_app.py"), redis_url, prefix, kind],
         capture_output=True,
         text=True,
         timeout=120,
@@ -236,9 +236,8 @@ def test_strict_mode_allowlist_from_the_state_schema(
 
 
 def test_unregistered_user_type_is_refused_without_strict_mode(saver: RedisCheckpointSaver) -> None:
-    from strict_app import Profile, State
-
     from langgraph_redis_saver import UnsafeTypeError
+    from support.strict_app import Profile, State
 
     builder = StateGraph(State)
     builder.add_node("noop", lambda s: {})

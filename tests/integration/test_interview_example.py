@@ -44,11 +44,8 @@ def session(saver: RedisCheckpointSaver) -> Iterator[str]:
 
 
 def state_of(saver: RedisCheckpointSaver, session: str) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.interview import build_graph
-    finally:
-        sys.path.remove(str(ROOT))
+    from examples.interview import build_graph
+
     graph = build_graph().compile(checkpointer=saver)
     values: dict[str, Any] = graph.get_state({"configurable": {"thread_id": session}}).values
     return values
@@ -121,11 +118,8 @@ def test_unreachable_redis_is_a_clear_error() -> None:
 
 
 def test_analysis() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.interview import analyze
-    finally:
-        sys.path.remove(str(ROOT))
+    from examples.interview import analyze
+
     assert analyze([]) == {
         "answers": 0,
         "words": 0,

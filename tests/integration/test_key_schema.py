@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import redis
-from graphs import interview_graph, subgraph_parent
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.keys import escape
+from support.graphs import interview_graph, subgraph_parent
 
 DOC = Path(__file__).parents[2] / "docs" / "key-schema.md"
 PLACEHOLDER = re.compile(r"<(S|NS|ID|CH|VER|KEY|VALUE|RUN_ID)>")

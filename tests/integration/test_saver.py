@@ -77,7 +77,7 @@ async def put_chain(api: Any, thread_id: str, n: int, ns: str = "") -> list[str]
 async def test_put_get_round_trip_uses_the_documented_keys(redis_url: str, mode: str) -> None:
     thread = f"cli_{uuid.uuid4().hex[:8]}"
     async with RedisCheckpointSaver.from_url(redis_url) as saver:
-        from conftest import Api
+        from support.api import Api
 
         api = Api(saver, mode)
         cp = checkpoint({"messages": ["hi"], "turn_count": 1})
@@ -126,7 +126,7 @@ async def test_unchanged_channels_are_not_stored_again(
 async def test_sliding_ttl_keeps_the_newest_checkpoint_complete(
     redis_url: str, prefix: str, mode: str
 ) -> None:
-    from conftest import Api
+    from support.api import Api
 
     async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix, ttl=1.0) as saver:
         api = Api(saver, mode)
@@ -208,7 +208,7 @@ def test_escape_is_injective_and_separator_free() -> None:
 
 
 async def test_lua_escape_matches_python(redis_url: str) -> None:
-    from langgraph_redis_saver.scripts import _load
+    from langgraph_redis_saver.lua import _load
 
     lib = _load("get.lua").source.split("\n-- One checkpoint")[0]
     r = redis.Redis.from_url(redis_url)
@@ -312,7 +312,7 @@ class ACountingConnection(redis.asyncio.Connection):
 
 
 async def test_round_trips_per_operation(redis_url: str, prefix: str, mode: str) -> None:
-    from conftest import Api
+    from support.api import Api
 
     conn = CountingConnection if mode == "sync" else ACountingConnection
     saver = RedisCheckpointSaver.from_url(
@@ -394,7 +394,7 @@ def test_bad_prefix_is_a_clear_error(prefix: str) -> None:
 
 
 def test_unreachable_server_raises_redis_connection_error() -> None:
-    from redis_server import free_port
+    from support.redis_server import free_port
 
     with pytest.raises(redis.ConnectionError, match=r"127\.0\.0\.1:\d+"):
         RedisCheckpointSaver.from_url(
@@ -490,8 +490,8 @@ def test_from_url_saver_survives_several_event_loops(redis_url: str, prefix: str
 async def test_compressed_blobs_round_trip_and_mix_with_raw_ones(
     redis_url: str, prefix: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import Api
     from langgraph_redis_saver import _core
+    from support.api import Api
 
     big = "the same sentence again " * 400
     async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as plain_saver:

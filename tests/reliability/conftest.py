@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from .servers import (
+from support.servers import (
     ClusterServers,
     RedisServer,
     TlsFiles,

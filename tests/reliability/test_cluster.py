@@ -9,10 +9,8 @@ cluster detection by ``from_url``.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +19,12 @@ import redis.asyncio.cluster
 import redis.cluster
 from langgraph.types import Command
 
-from langgraph_redis_saver import RedisCheckpointSaver, scripts
-
-from .audit import audit, check_session, parse_key
-from .servers import ClusterServers, acl_rules
-from .workload import Api, SessionWriter, config
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-
-from graphs import subgraph_parent
+from langgraph_redis_saver import RedisCheckpointSaver
+from langgraph_redis_saver import lua as scripts
+from support.audit import audit, check_session, parse_key
+from support.graphs import subgraph_parent
+from support.servers import ClusterServers, acl_rules
+from support.workload import Api, SessionWriter, config
 
 
 @pytest.fixture

@@ -25,21 +25,27 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
+from support.audit import audit, check_session
+from support.graphs import interview_graph
+from support.workload import Api, SessionWriter, config
 
-from .audit import audit, check_session
-from .workload import Api, SessionWriter, config
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-
-from graphs import interview_graph
-
-HERE = Path(__file__).parent
+TESTS = Path(__file__).parents[1]
 
 
 def spawn(*args: str, barrier: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "WORKLOAD_BARRIER": barrier} if barrier else None
+    """``python -m support.workload ARGS`` in a new process (``support`` from tests/)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    if barrier:
+        env["WORKLOAD_BARRIER"] = barrier
     return subprocess.Popen(
-        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "support.workload", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -67,12 +73,10 @@ def parents_exist(saver: RedisCheckpointSaver, thread_id: str) -> list[str]:
 def test_processes_writing_sessions_at_once(redis_url: str, prefix: str) -> None:
     """Four processes, two sessions each, plus two processes sharing one session."""
     barrier = f"{prefix}-barrier 6"  # outside the prefix: not the saver's key
-    workload = str(HERE / "workload.py")
     procs = [
-        spawn(workload, redis_url, prefix, "12", f"p{i}-a", f"p{i}-b", barrier=barrier)
-        for i in range(4)
+        spawn(redis_url, prefix, "12", f"p{i}-a", f"p{i}-b", barrier=barrier) for i in range(4)
     ]
-    procs += [spawn(workload, redis_url, prefix, "20", "shared", barrier=barrier) for _ in range(2)]
+    procs += [spawn(redis_url, prefix, "20", "shared", barrier=barrier) for _ in range(2)]
     acked = acknowledged(procs)
     assert len(acked) == 9 and len(acked["shared"]) == 40
     with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix, ttl=None) as saver:

@@ -21,11 +21,11 @@ import pytest
 import redis
 from redis.exceptions import ConnectionError, TimeoutError
 
-from langgraph_redis_saver import ConfigurationError, RedisCheckpointSaver, scripts
-
-from .audit import audit, check_session
-from .servers import RedisServer
-from .workload import Api, SessionWriter, config
+from langgraph_redis_saver import ConfigurationError, RedisCheckpointSaver
+from langgraph_redis_saver import lua as scripts
+from support.audit import audit, check_session
+from support.servers import RedisServer
+from support.workload import Api, SessionWriter, config
 
 ROOT = Path(__file__).parents[2]
 DOWN_BOUND = 3.0  # seconds a call may take to fail while Redis is down (timeout 0.5, 2 retries)

@@ -9,11 +9,9 @@ namespace, pending writes, two users and one run per invoke.
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,9 @@ import redis
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
-
-from .audit import audit, check_session
-from .workload import Api, config
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-
-from graphs import interview_graph, subgraph_parent
+from support.audit import audit, check_session
+from support.graphs import interview_graph, subgraph_parent
+from support.workload import Api, config
 
 OPERATIONS = ["delete_thread", "prune_keep_latest", "prune_delete", "copy_then_delete"]
 

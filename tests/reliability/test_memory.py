@@ -23,10 +23,9 @@ from redis.exceptions import OutOfMemoryError, ResponseError
 
 from langgraph_redis_saver import CheckpointCorruptedError, RedisCheckpointSaver
 from langgraph_redis_saver.browse import Browser
-
-from .audit import audit, check_session
-from .servers import RedisServer
-from .workload import Api, SessionWriter, config
+from support.audit import audit, check_session
+from support.servers import RedisServer
+from support.workload import Api, SessionWriter, config
 
 HEADROOM = 3_000_000  # bytes above the empty server's usage
 BIG = "x" * 200_000  # one message this large per step

@@ -23,13 +23,13 @@ from redis.exceptions import AuthenticationError, ConnectionError, NoPermissionE
 from redis.retry import Retry
 
 from langgraph_redis_saver import ConfigurationError, RedisCheckpointSaver
-from langgraph_redis_saver._doctor import SAVER_COMMANDS
+from langgraph_redis_saver.browse._doctor import SAVER_COMMANDS
 from langgraph_redis_saver.cli.app import cli
+from support.audit import audit, check_session
+from support.servers import ACL_COMMANDS, acl_rules
+from support.workload import Api, SessionWriter, config
 
-from .audit import audit, check_session
 from .conftest import TlsAcl
-from .servers import ACL_COMMANDS, acl_rules
-from .workload import Api, SessionWriter, config
 
 DOC = Path(__file__).parents[2] / "docs" / "reliability.md"
 

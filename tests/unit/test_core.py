@@ -10,7 +10,8 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 import langgraph_redis_saver
-from langgraph_redis_saver import ConfigurationError, KeySchema, SafeMsgpackSerializer, scripts
+from langgraph_redis_saver import ConfigurationError, KeySchema, SafeMsgpackSerializer
+from langgraph_redis_saver import lua as scripts
 from langgraph_redis_saver._core import Context, get_tuple_flow, next_version, put_flow
 from langgraph_redis_saver._drive import Batch, Call
 from langgraph_redis_saver.keys import escape, glob_escape
@@ -147,5 +148,5 @@ def test_flows_validate_config_before_any_io() -> None:
 
 def test_exported_members_match_all() -> None:
     public = {name for name in dir(langgraph_redis_saver) if not name.startswith("_")}
-    modules = {"errors", "keys", "saver", "serde", "scripts", "browse", "cli", "devserver"}
+    modules = {"errors", "keys", "saver", "serde", "lua", "browse", "cli", "devserver"}
     assert set(langgraph_redis_saver.__all__) - {"__version__"} == public - modules

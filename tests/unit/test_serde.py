@@ -785,11 +785,16 @@ def test_serde_with_allowlist_resolves_loaded_classes_only() -> None:
     assert base.with_allowlist([("langchain_core.messages.ai", "AIMessage")]) is base
 
 
-def test_serde_with_allowlist_through_encrypted_serializer() -> None:
+def test_saver_with_allowlist_through_encrypted_serializer() -> None:
+    import redis
+
+    from langgraph_redis_saver import RedisCheckpointSaver
+
     inner = SafeMsgpackSerializer()
     wrapped = EncryptedSerializer(XorCipher(), inner)
-    assert serde_with_allowlist(wrapped, [("collections", "OrderedDict")]) is wrapped
-    updated = serde_with_allowlist(wrapped, [(__name__, "Profile"), (__name__, "Level")])
+    saver = RedisCheckpointSaver(redis.Redis(), serde=wrapped)  # connects lazily: no I/O here
+    assert saver.with_allowlist([("collections", "OrderedDict")]) is saver
+    updated = saver.with_allowlist([(__name__, "Profile"), (__name__, "Level")]).serde
     assert isinstance(updated, EncryptedSerializer) and updated is not wrapped
     assert updated.cipher is wrapped.cipher
     assert updated.loads_typed(updated.dumps_typed(Profile(name="p"))) == Profile(name="p")

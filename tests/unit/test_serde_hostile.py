@@ -30,7 +30,6 @@ from langchain_core import messages as lc
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Interrupt, Send
 
-from langgraph_redis_saver._serde_codecs import BY_TYPE
 from langgraph_redis_saver.errors import (
     DecodeError,
     SchemaVersionError,
@@ -38,6 +37,7 @@ from langgraph_redis_saver.errors import (
     UnsafeTypeError,
 )
 from langgraph_redis_saver.serde import MAX_DEPTH, TYPE_TAG, SafeMsgpackSerializer
+from langgraph_redis_saver.serde._codecs import BY_TYPE
 
 CANARY_MODULE = "lgrs_canary_side_effect"
 LOADS_ERRORS = (DecodeError, UnsafeTypeError, SchemaVersionError)

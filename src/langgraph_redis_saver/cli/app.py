@@ -24,7 +24,7 @@ import redis.exceptions
 from rich.progress import Progress
 
 from langgraph_redis_saver import __version__
-from langgraph_redis_saver._urls import mask_url
+from langgraph_redis_saver._urls import DEFAULT_URL, mask_url
 from langgraph_redis_saver.browse import (
     CSV_COLUMNS,
     DEFAULT_CHANNEL,
@@ -38,7 +38,6 @@ from langgraph_redis_saver.keys import DEFAULT_PREFIX
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_URL = "redis://localhost:6379/0"
 DEFAULT_TAIL = 50
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 88}
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -1,4 +1,4 @@
--- Shared helpers, prepended to every script by scripts.py (Redis has no
+-- Shared helpers, prepended to every script by lua/__init__.py (Redis has no
 -- includes, and EVAL-based scripts keep Redis 6.2 support).
 
 -- Twin of keys.escape(): a test runs both over every byte.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
@@ -14,10 +12,7 @@ from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.cli.app import cli
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-
-from graphs import interview_graph, subgraph_parent
+from support.graphs import interview_graph, subgraph_parent
 
 INTERVIEW = "iv-1"
 FINISHED = "done-1"

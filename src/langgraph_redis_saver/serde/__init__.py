@@ -9,7 +9,7 @@ by extension code or tag; it never imports, evaluates or unpickles.
 
 Wire format: `dumps_typed` returns `("lgrs", payload)`; `payload[0]` is the
 format version (`FORMAT_VERSION`), the rest is one msgpack object. Built-in
-types use fixed msgpack extension codes (see `_serde_codecs`); registered
+types use fixed msgpack extension codes (see `serde._codecs`); registered
 classes use extension `USER_EXT` with the payload `[tag, value]`.
 """
 
@@ -26,14 +26,6 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_redis_saver._serde_codecs import BY_TYPE, USER_EXT, Codec
-from langgraph_redis_saver._serde_user import (
-    default_tag,
-    is_registrable,
-    is_typeddict_type,
-    user_codec,
-)
-from langgraph_redis_saver._serde_wire import MAX_DEPTH, pack, unpack, unpack_plain
 from langgraph_redis_saver.errors import (
     ConfigurationError,
     DecodeError,
@@ -41,6 +33,15 @@ from langgraph_redis_saver.errors import (
     SerializationError,
     UnsafeTypeError,
 )
+
+from ._codecs import BY_TYPE, USER_EXT, Codec
+from ._user import (
+    default_tag,
+    is_registrable,
+    is_typeddict_type,
+    user_codec,
+)
+from ._wire import MAX_DEPTH, pack, unpack, unpack_plain
 
 __all__ = [
     "FORMAT_VERSION",

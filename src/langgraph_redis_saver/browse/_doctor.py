@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from .keys import KeySchema
+from langgraph_redis_saver.keys import KeySchema
 
 __all__ = ["SAVER_COMMANDS", "Finding", "run_checks"]
 

@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import BaseModel, RootModel
 from typing_extensions import is_typeddict
 
-from langgraph_redis_saver._serde_codecs import USER_EXT, Codec, placeholder
 from langgraph_redis_saver.errors import ConfigurationError, DecodeError
+
+from ._codecs import USER_EXT, Codec, placeholder
 
 __all__ = ["default_tag", "is_registrable", "user_codec"]
 

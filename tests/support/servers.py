@@ -12,16 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-
-from redis_server import RedisServer, free_port, redis_server_binary
+from support.redis_server import RedisServer, free_port, redis_server_binary
 
 __all__ = [
     "ACL_COMMANDS",

@@ -9,7 +9,7 @@ The writer calls the saver through an `Api` (``tests/conftest.py``), so one
 workload runs on the sync or the async API. Run as a script, it writes
 sessions from a separate process::
 
-    python workload.py URL PREFIX STEPS SESSION [SESSION ...]
+    python -m support.workload URL PREFIX STEPS SESSION [SESSION ...]   (from tests/)
 
 and prints one line per acknowledged checkpoint: ``<session> <checkpoint id>``.
 With ``WORKLOAD_BARRIER="<key> <n>"`` in the environment it first waits until
@@ -24,7 +24,6 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -32,10 +31,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-
-from conftest import Api
 from langgraph_redis_saver import RedisCheckpointSaver
+from support.api import Api
 
 __all__ = ["Api", "SessionWriter", "config"]
 

@@ -31,6 +31,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
+from langgraph_redis_saver.errors import SessionNotFoundError
+from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
+from langgraph_redis_saver.saver import RedisCheckpointSaver
+
 from ._doctor import Finding, run_checks
 from ._plain import (
     CSV_COLUMNS,
@@ -51,9 +55,6 @@ from ._plain import (
     turn,
     written,
 )
-from .errors import RedisSaverError
-from .keys import DEFAULT_PREFIX, KeySchema
-from .saver import RedisCheckpointSaver
 
 __all__ = [
     "CSV_COLUMNS",
@@ -72,10 +73,6 @@ __all__ = [
 DEFAULT_CHANNEL = "messages"
 PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
-
-
-class SessionNotFoundError(RedisSaverError, LookupError):
-    """A session, namespace or checkpoint does not exist (or has expired)."""
 
 
 class Browser:

@@ -20,8 +20,9 @@ from typing import Any, Final
 
 import msgpack
 
-from langgraph_redis_saver._serde_codecs import BY_CODE, USER_EXT, Codec, placeholder, plain_bytes
 from langgraph_redis_saver.errors import DecodeError, SerializationError
+
+from ._codecs import BY_CODE, USER_EXT, Codec, placeholder, plain_bytes
 
 __all__ = ["MAX_DEPTH", "pack", "unpack", "unpack_plain"]
 

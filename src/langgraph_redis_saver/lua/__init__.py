@@ -24,7 +24,7 @@ class Script:
 
 
 def _load(name: str) -> Script:
-    lua = Path(__file__).parent / "lua"
+    lua = Path(__file__).parent
     source = (lua / "lib.lua").read_text("utf-8") + "\n" + (lua / name).read_text("utf-8")
     return Script(name, source, hashlib.sha1(source.encode()).hexdigest())
 

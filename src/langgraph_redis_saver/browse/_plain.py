@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import CheckpointTuple
 
-from .serde import SafeMsgpackSerializer
+from langgraph_redis_saver.serde import SafeMsgpackSerializer
 
 __all__ = [
     "CSV_COLUMNS",
