@@ -277,7 +277,8 @@ def test_history_json_timeline(stored: Lgrs) -> None:
     assert oldest["source"] == "input" and oldest["step"] == -1
     assert newest["source"] == "loop" and newest["nodes"] == ["ask"]
     assert newest["writes"] == ["is_complete", "messages", "turn_count"]
-    assert newest["interrupts"] == 1 and "__interrupt__" in newest["pendingWrites"]
+    assert newest["waiting"] == 1 and "__interrupt__" in newest["pendingWrites"]
+    assert [i["value"]["turn"] for i in newest["interrupts"]] == [1]
     assert newest["parentId"] == middle["checkpointId"]
     assert middle["next"] == ["ask"]
     text = stored("history", INTERVIEW).stdout

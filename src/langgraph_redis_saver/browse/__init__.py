@@ -25,36 +25,43 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
+from langgraph_redis_saver._drive import Flow, run_flow
 from langgraph_redis_saver.errors import SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
+from ._flows import counts_flow, found_or_none, latest_flow
 from ._plain import (
     CSV_COLUMNS,
     Conversation,
     PlainReader,
     SessionSummary,
+    count_messages,
     export_metadata,
     export_rows,
+    finished_tasks,
     internal,
+    is_encrypted,
     iso,
     message_key,
-    next_nodes,
     nodes_run,
     parse_iso,
     pending_interrupts,
+    raised_interrupts,
     redact,
+    state_values,
     timestamp,
     turn,
     written,
 )
+from ._truth import Evidence, next_tasks
 
 __all__ = [
     "CSV_COLUMNS",
@@ -70,6 +77,7 @@ __all__ = [
     "redact",
 ]
 
+T = TypeVar("T")
 DEFAULT_CHANNEL = "messages"
 PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
@@ -150,7 +158,12 @@ class Browser:
         return self.saver._sync()
 
     def pipeline(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
-        """Run read commands in pipelines; failed commands come back as exceptions."""
+        """Run read commands in pipelines; failed commands come back as exceptions.
+
+        For commands a restricted ACL user may be denied (``MEMORY USAGE``,
+        ``INFO``) where a denial must not fail the whole view; other reads go
+        through flows (`_run`).
+        """
         replies: list[Any] = []
         for start in range(0, len(commands), PIPELINE_CHUNK):
             with self.client.pipeline(transaction=False) as pipe:
@@ -178,25 +191,32 @@ class Browser:
         infos = self.saver.list_sessions(
             filter=None if user is None else {"user_id": user}, since=since, limit=limit
         )
-        sizes = self.session_sizes([i.thread_id for i in infos])
+        ids = [i.thread_id for i in infos]
+        counts = self._run(counts_flow(self.saver._ctx, ids))
+        latest = self._run(latest_flow(self.saver._ctx, ids))
+        sizes = self.session_sizes(ids)
         rows = []
-        for info in infos:
-            found = self.saver.get_tuple(_config(info.thread_id, ""))
-            msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
+        for info, result in zip(infos, latest, strict=True):
+            found = found_or_none(result)
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
-                    messages=len(msgs) if isinstance(msgs, list) else 0,
-                    checkpoints=info.checkpoint_count,
+                    messages=None if found is None else count_messages(found, self.channel),
+                    checkpoints=counts[info.thread_id].checkpoints,
                     ttl=info.ttl,
                     keys=nkeys,
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
+                    encrypted=is_encrypted(result),
                 )
             )
         return rows
+
+    def _run(self, flow: Flow[T]) -> T:
+        """Run a read flow with the saver's sync driver (one place for the inspector's I/O)."""
+        return run_flow(self.saver._sync(), flow)
 
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
         """Ids of the live sessions, newest first (the index alone, no sizes)."""
@@ -356,6 +376,8 @@ class Browser:
             for i, m in enumerate(msgs if isinstance(msgs, list) else [])
         ]
         pttl = self.client.pttl(self.keys.namespace(thread_id, ns).latest)
+        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        api, state, plain_values = state_values(head.checkpoint, self.channel)
         return Conversation(
             session_id=thread_id,
             namespace=ns,
@@ -364,13 +386,14 @@ class Browser:
             updated_at=timestamp(head.checkpoint),
             turns=turns,
             pending=pending_interrupts(head),
-            state={
-                k: v for k, v in sorted(values.items()) if k != self.channel and not internal(k)
-            },
+            state=state,
             metadata=dict(head.metadata or {}),
-            checkpoints=len(chain),
-            namespaces=self.namespaces(thread_id),
+            checkpoints=counts.checkpoints,
+            namespaces=counts.namespaces,
             ttl=pttl / 1000 if pttl >= 0 else None,
+            api=api,
+            values=plain_values,
+            messages=count_messages(head, self.channel),
         )
 
     def timeline(
@@ -385,11 +408,14 @@ class Browser:
         if not tuples:
             raise SessionNotFoundError(_missing(thread_id, ns))
         by_id = {t.checkpoint["id"]: t for t in tuples}
+        children = _children(tuples)
+        evidence = Evidence(tuples)
         rows = []
         for found in tuples[:limit] if limit else tuples:
             parent_id = _parent_id(found)
             parent = by_id.get(parent_id) if parent_id else None
             md = found.metadata or {}
+            tasks = next_tasks(found, evidence, child=children.get(found.checkpoint["id"]))
             rows.append(
                 {
                     "checkpointId": found.checkpoint["id"],
@@ -399,9 +425,11 @@ class Browser:
                     "source": md.get("source"),
                     "nodes": nodes_run(found, parent),
                     "writes": written(found, parent),
-                    "next": next_nodes(found),
+                    "next": None if tasks is None else [t["name"] for t in tasks],
+                    "tasks": None if tasks is None else _with_interrupts(found, tasks),
                     "pendingWrites": list(dict.fromkeys(w[1] for w in found.pending_writes or [])),
-                    "interrupts": len(pending_interrupts(found)),
+                    "interrupts": raised_interrupts(found),
+                    "waiting": len(pending_interrupts(found)),
                     "createdAt": iso(timestamp(found.checkpoint)),
                 }
             )
@@ -413,12 +441,14 @@ class Browser:
         Raises:
             SessionNotFoundError: No such checkpoint.
         """
-        found = self.saver.get_tuple(_config(thread_id, ns, checkpoint_id))
+        tuples = list(self.saver.list(_config(thread_id, ns)))
+        found = next((t for t in tuples if t.checkpoint["id"] == checkpoint_id), None)
         if found is None:
             raise SessionNotFoundError(
                 f"no checkpoint {checkpoint_id!r} in {_where(thread_id, ns)}"
             )
         cp = found.checkpoint
+        tasks = next_tasks(found, Evidence(tuples), child=_children(tuples).get(checkpoint_id))
         return {
             "sessionId": thread_id,
             "namespace": ns,
@@ -426,13 +456,15 @@ class Browser:
             "parentId": _parent_id(found),
             "createdAt": iso(timestamp(cp)),
             "metadata": dict(found.metadata or {}),
-            "next": next_nodes(found),
+            "next": None if tasks is None else [t["name"] for t in tasks],
+            "tasks": None if tasks is None else _with_interrupts(found, tasks),
             "channelValues": cp["channel_values"],
             "channelVersions": dict(cp.get("channel_versions") or {}),
             "pendingWrites": [
                 {"taskId": task, "channel": channel, "value": value}
                 for task, channel, value in found.pending_writes or []
             ],
+            "interrupts": raised_interrupts(found),
             "pendingInterrupts": pending_interrupts(found),
         }
 
@@ -440,9 +472,12 @@ class Browser:
         """What changed from checkpoint `old_id` to `new_id`: channels and messages."""
         old = self.checkpoint(thread_id, old_id, ns=ns)
         new = self.checkpoint(thread_id, new_id, ns=ns)
-        a, b = old["channelValues"], new["channelValues"]
-        msgs_a = a.get(self.channel) if isinstance(a.get(self.channel), list) else []
-        msgs_b = b.get(self.channel) if isinstance(b.get(self.channel), list) else []
+        # LangGraph's own channels (branch:to:*, __start__, __pregel_tasks...) are
+        # bookkeeping, not state: a diff shows what the application sees.
+        a = {k: v for k, v in old["channelValues"].items() if not internal(k)}
+        b = {k: v for k, v in new["channelValues"].items() if not internal(k)}
+        msgs_a: list[Any] = a[self.channel] if isinstance(a.get(self.channel), list) else []
+        msgs_b: list[Any] = b[self.channel] if isinstance(b.get(self.channel), list) else []
         old_msgs = {message_key(i, m): m for i, m in enumerate(msgs_a)}
         new_keys = {message_key(i, m) for i, m in enumerate(msgs_b)}
         calls: dict[str, str] = {}
@@ -575,6 +610,30 @@ def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> Runnab
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
+
+
+def _children(tuples: Iterable[CheckpointTuple]) -> dict[str, CheckpointTuple]:
+    """Each checkpoint's child on the stored chain (the newest one, when forked)."""
+    children: dict[str, CheckpointTuple] = {}
+    for t in tuples:  # newest first: the first child seen is the newest
+        parent = _parent_id(t)
+        if parent and parent not in children:
+            children[parent] = t
+    return children
+
+
+def _with_interrupts(found: CheckpointTuple, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks with the interrupts each raised and whether it finished (from its writes)."""
+    raised = raised_interrupts(found)
+    finished = finished_tasks(found)
+    return [
+        {
+            **t,
+            "interrupts": [i for i in raised if t["id"] and i["taskId"] == t["id"]],
+            "finished": bool(t["id"]) and t["id"] in finished,
+        }
+        for t in tasks
+    ]
 
 
 def _ok(reply: Any, default: Any) -> Any:

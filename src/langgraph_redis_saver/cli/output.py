@@ -163,6 +163,19 @@ def truncate(text: str, *, full: bool, chars: int = MAX_CHARS, lines: int = MAX_
     return f"{cut.rstrip()} ... [+{len(text) - len(cut)} chars, --full to show all]"
 
 
+def next_text(names: Sequence[str] | None) -> str:
+    """A checkpoint's next tasks: ``-`` for none, ``unknown`` when the stored data cannot say.
+
+    Repeated names (a ``Send`` fan-out) are folded: ``work x20``.
+    """
+    if names is None:
+        return "unknown"
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{n} x{c}" if c > 1 else n for n, c in counts.items()) or "-"
+
+
 def compact(value: Any) -> str:
     """A value on one line: strings as they are, the rest as compact JSON."""
     if isinstance(value, str):
@@ -231,9 +244,9 @@ def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bo
     for r in rows:
         node = ", ".join(r["nodes"]) or ("(input)" if r["source"] == "input" else "-")
         writes = r["writes"] if full or len(r["writes"]) <= 6 else [*r["writes"][:5], "..."]
-        nxt = Text(", ".join(r["next"]) or "-")
-        if r["interrupts"]:
-            nxt.append(f"  waiting for an answer ({r['interrupts']})", style="yellow")
+        nxt = Text(next_text(r["next"]))
+        if r["waiting"]:
+            nxt.append(f"  waiting for an answer ({r['waiting']})", style="yellow")
         table.add_row(
             r["checkpointId"],
             str(r["step"]),
@@ -379,7 +392,7 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
         ("parent", cp["parentId"] or "-"),
         ("time", f"{human_time(cp['createdAt'])} UTC"),
         ("metadata", compact(cp["metadata"])),
-        ("next", ", ".join(cp["next"]) or "-"),
+        ("next", next_text(cp["next"])),
     ):
         out.print(Text(f"  {label:<10} {value}"))
     out.print(Text("Channel values", style="bold"))
