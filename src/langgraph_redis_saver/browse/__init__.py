@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -32,12 +32,12 @@ from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
 from langgraph_redis_saver._drive import Flow, run_flow
-from langgraph_redis_saver.errors import SessionNotFoundError
+from langgraph_redis_saver.errors import EncryptedSessionError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
-from ._flows import counts_flow, found_or_none, latest_flow
+from ._flows import counts_flow, found_or_none, latest_flow, pipeline_flow
 from ._plain import (
     CSV_COLUMNS,
     Conversation,
@@ -92,9 +92,16 @@ class Browser:
         channel: The state channel that holds the conversation.
     """
 
-    def __init__(self, saver: RedisCheckpointSaver, *, channel: str = DEFAULT_CHANNEL) -> None:
+    def __init__(
+        self,
+        saver: RedisCheckpointSaver,
+        *,
+        channel: str = DEFAULT_CHANNEL,
+        aes_key: bytes | None = None,
+    ) -> None:
         self.saver = saver
         self.channel = channel
+        self.aes_key = aes_key
 
     @classmethod
     def from_url(
@@ -106,11 +113,15 @@ class Browser:
         channel: str = DEFAULT_CHANNEL,
         client_kwargs: dict[str, Any] | None = None,
         index_keys: Sequence[str] = ("user_id",),
+        aes_key: bytes | None = None,
     ) -> Browser:
         """Connect to `url` and browse the sessions under `prefix`.
 
         The reader's ``ttl`` is None so that `sessions` never hides a session
         that the application keeps longer than the saver's 24 h default.
+        `aes_key` reads sessions written through LangGraph's
+        ``EncryptedSerializer.from_pycryptodome_aes``; without it they are
+        listed and shown as encrypted (id, times, counts, TTL).
 
         Raises:
             redis.exceptions.ConnectionError: The server cannot be reached.
@@ -118,7 +129,7 @@ class Browser:
         options: dict[str, Any] = {
             "client_kwargs": client_kwargs,
             "key_prefix": prefix,
-            "serde": PlainReader(),
+            "serde": PlainReader(aes_key=aes_key),
             "ttl": None,
             "session_index_keys": tuple(index_keys),
         }
@@ -130,7 +141,7 @@ class Browser:
             # Cluster detection runs INFO, which read-only ACL users often may
             # not; such a user is most likely on a standalone server.
             saver = RedisCheckpointSaver.from_url(url, cluster=False, **options)
-        return cls(saver, channel=channel)
+        return cls(saver, channel=channel, aes_key=aes_key)
 
     def close(self) -> None:
         """Close the connections `from_url` opened."""
@@ -361,7 +372,12 @@ class Browser:
         Raises:
             SessionNotFoundError: No such session, namespace or checkpoint.
         """
-        chain = self._chain(thread_id, ns, checkpoint_id)
+        try:
+            chain = self._chain(thread_id, ns, checkpoint_id)
+        except EncryptedSessionError:
+            if self.aes_key is not None:
+                raise
+            return self._encrypted(thread_id, ns)
         first_seen: dict[str, datetime | None] = {}
         for found in chain:  # newest first, so older sightings overwrite
             msgs = found.checkpoint["channel_values"].get(self.channel)
@@ -394,6 +410,32 @@ class Browser:
             api=api,
             values=plain_values,
             messages=count_messages(head, self.channel),
+        )
+
+    def _encrypted(self, thread_id: str, ns: str) -> Conversation:
+        """What an encrypted session shows without its key: id, times, counts, TTL."""
+        nk = self.keys.namespace(thread_id, ns)
+        latest, pttl, score = self._run(
+            pipeline_flow(
+                [("GET", nk.latest), ("PTTL", nk.latest), ("ZSCORE", self.keys.sessions, thread_id)]
+            )
+        )
+        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        updated = datetime.fromtimestamp(float(score) / 1000, tz=timezone.utc) if score else None
+        return Conversation(
+            session_id=thread_id,
+            namespace=ns,
+            checkpoint_id=latest.decode() if latest else "",
+            created_at=None,
+            updated_at=updated,
+            turns=[],
+            pending=[],
+            state={},
+            metadata={},
+            checkpoints=counts.checkpoints,
+            namespaces=counts.namespaces,
+            ttl=pttl / 1000 if pttl is not None and pttl >= 0 else None,
+            encrypted=True,
         )
 
     def timeline(

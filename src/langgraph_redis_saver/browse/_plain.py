@@ -251,6 +251,8 @@ class Conversation:
     """What LangGraph's ``get_state().values`` holds, as plain data; None when unknown."""
     messages: int = 0
     """Messages in this checkpoint's conversation channel."""
+    encrypted: bool = False
+    """Encrypted and no key: only the id, times, counts and TTL are shown."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lgrs show --json`` shape."""
@@ -269,6 +271,7 @@ class Conversation:
             "pendingInterrupts": self.pending,
             "state": self.state,
             "values": self.values,
+            "encrypted": self.encrypted,
             "metadata": self.metadata,
         }
 
@@ -350,7 +353,7 @@ def turn(index: int, msg: Any, when: datetime | None, calls: dict[str, str]) -> 
 
     Keys always present: ``index, role, content, timestamp``; the others only
     when the message carries them: ``id, name, contentBlocks, toolCalls,
-    toolCallId, toolName, status, model, tokenUsage``. `calls` maps tool-call
+    toolCallId, toolName, status, artifact, model, tokenUsage``. `calls` maps tool-call
     ids to tool names; it is filled from AI turns and used for tool results.
     """
     if not isinstance(msg, dict) or "type" not in msg:
@@ -379,6 +382,8 @@ def turn(index: int, msg: Any, when: datetime | None, calls: dict[str, str]) -> 
             calls[str(call["id"])] = str(call["name"])
     if tool_calls:
         out["toolCalls"] = tool_calls
+    if msg.get("artifact") is not None:  # a tool's content_and_artifact output
+        out["artifact"] = msg["artifact"]
     if msg.get("tool_call_id"):
         out["toolCallId"] = msg["tool_call_id"]
         out["toolName"] = msg.get("name") or calls.get(str(msg["tool_call_id"]))

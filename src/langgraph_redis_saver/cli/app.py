@@ -56,6 +56,27 @@ class Settings:
     prefix: str | None = None
     as_json: bool = False
     channel: str | None = None
+    aes_key_file: Path | None = None
+
+    def aes_key(self, env: Mapping[str, str] | None = None) -> bytes | None:
+        """The AES key of encrypted sessions: ``--aes-key-file``, else ``LANGGRAPH_AES_KEY``.
+
+        The same key LangGraph's ``EncryptedSerializer.from_pycryptodome_aes``
+        takes: 16, 24 or 32 bytes (a trailing newline in the file is ignored).
+        """
+        env = os.environ if env is None else env
+        if self.aes_key_file is not None:
+            key = self.aes_key_file.read_bytes().rstrip(b"\r\n")
+            source = f"the key in {self.aes_key_file}"
+        elif env.get("LANGGRAPH_AES_KEY"):
+            key, source = env["LANGGRAPH_AES_KEY"].encode(), "LANGGRAPH_AES_KEY"
+        else:
+            return None
+        if len(key) not in (16, 24, 32):
+            raise click.UsageError(
+                f"{source} is {len(key)} bytes; an AES key is 16, 24 or 32 bytes"
+            )
+        return key
 
     def connection(self, env: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
         """The Redis URL and client options, with ``REDIS_*`` variables applied."""
@@ -134,7 +155,11 @@ def browse(settings: Settings) -> Iterator[Browser]:
     url, kwargs = settings.connection()
     channel = settings.channel or os.environ.get("LGRS_CHANNEL") or DEFAULT_CHANNEL
     with Browser.from_url(
-        url, prefix=settings.key_prefix, channel=channel, client_kwargs=kwargs
+        url,
+        prefix=settings.key_prefix,
+        channel=channel,
+        client_kwargs=kwargs,
+        aes_key=settings.aes_key(),
     ) as browser:
         yield browser
 
@@ -165,6 +190,16 @@ def _channel_option(f: F) -> F:
     )(f)
 
 
+def _aes_option(f: F) -> F:
+    return click.option(
+        "--aes-key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="AES key of sessions written through LangGraph's EncryptedSerializer. "
+        "Default: $LANGGRAPH_AES_KEY. Without it they show as encrypted.",
+    )(f)
+
+
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options every command shares: ``--url``, ``--prefix``, ``--channel``, ``--json``.
 
@@ -175,14 +210,25 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     @_url_option
     @_prefix_option
     @_channel_option
+    @_aes_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/cli.md).")
     @functools.wraps(f)
     def command(
-        *, url: str | None, prefix: str | None, channel: str | None, as_json: bool, **kwargs: Any
+        *,
+        url: str | None,
+        prefix: str | None,
+        channel: str | None,
+        aes_key_file: Path | None,
+        as_json: bool,
+        **kwargs: Any,
     ) -> Any:
         group = click.get_current_context().find_object(Settings) or Settings()
         settings = Settings(
-            url or group.url, prefix or group.prefix, as_json, channel or group.channel
+            url or group.url,
+            prefix or group.prefix,
+            as_json,
+            channel or group.channel,
+            aes_key_file or group.aes_key_file,
         )
         with errors(settings):
             return f(settings, **kwargs)
@@ -240,8 +286,15 @@ class _Group(click.Group):
 @_url_option
 @_prefix_option
 @_channel_option
+@_aes_option
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    prefix: str | None,
+    channel: str | None,
+    aes_key_file: Path | None,
+) -> None:
     """Inspect LangGraph sessions stored by langgraph-redis-saver.
 
     Reads checkpoints as plain data: no application code, no pickle. Only
@@ -254,7 +307,7 @@ def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | 
     lgrs export --all -o exports/         one JSON file per session
     lgrs doctor                           server settings that can lose data
     """
-    ctx.obj = Settings(url, prefix, channel=channel)
+    ctx.obj = Settings(url, prefix, channel=channel, aes_key_file=aes_key_file)
 
 
 @cli.command()

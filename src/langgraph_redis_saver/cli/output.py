@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -287,19 +288,22 @@ def render_findings(out: Console, findings: Sequence[Finding], where: str) -> No
     """The ``lgrs doctor`` report."""
     out.print(Text(f"Checked {where}", style="bold"))
     for f in findings:
-        line = Text("  ")
-        line.append(f"{f.severity.upper():<8}", style=SEVERITY_STYLES.get(f.severity, ""))
-        line.append(f"{f.check}: ", style="bold")
-        line.append(f.message)
-        out.print(line)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=1)
+        grid.add_column(width=8, no_wrap=True)
+        grid.add_column(ratio=1)
+        body = Text(f"{f.check}: ", style="bold")
+        body.append(f.message)
         if f.fix:
-            out.print(Text(f"            fix: {f.fix}", style="dim"))
+            body.append(f"\nfix: {f.fix}", style="dim")
+        grid.add_row("", Text(f.severity.upper(), style=SEVERITY_STYLES.get(f.severity, "")), body)
+        out.print(grid)
 
 
 # -- transcripts ---------------------------------------------------------------------
 
 
-def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[Text]:
+def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
     head = Text(f"{t['index']:>4}  ")
     head.append(str(t["role"]), style=ROLE_STYLES.get(str(t["role"]), "bold"))
     if t.get("role") == "tool":
@@ -316,9 +320,12 @@ def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[Text]:
     usage = t.get("tokenUsage")
     if usage:
         head.append(f"  tokens {usage.get('input')}/{usage.get('output')}", style="dim")
-    lines = [head]
+    lines: list[RenderableType] = [head]
     if t["content"]:
         lines.append(_indented(truncate(str(t["content"]), full=full)))
+    if t.get("artifact") is not None:
+        art = truncate(compact(t["artifact"]), full=full, chars=VALUE_CHARS * 2)
+        lines.append(_wrapped(f"artifact {art}", indent=6, hang=2, style="dim"))
     for call in t.get("toolCalls", []):
         args = truncate(compact(call.get("args")), full=full, chars=VALUE_CHARS * 2)
         line = Text("      calls ", style="magenta")
@@ -329,9 +336,20 @@ def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[Text]:
     return lines
 
 
-def _indented(text: str, indent: int = 6) -> Text:
-    pad = " " * indent
-    return Text(pad + text.replace("\n", "\n" + pad))
+def _wrapped(text: str, *, indent: int, hang: int = 0, style: str = "") -> Padding:
+    """`text` as a paragraph wrapped at word boundaries, every line indented by `indent`.
+
+    Rich alone wraps a long line back to column 0; padding keeps the
+    continuation lines under the first. `hang` indents them a little more.
+    """
+    body = Text(text, style=style)
+    if hang:
+        return Padding(Padding(body, (0, 0, 0, hang)), (0, 0, 0, indent))
+    return Padding(body, (0, 0, 0, indent))
+
+
+def _indented(text: str, indent: int = 6) -> Padding:
+    return _wrapped(text, indent=indent)
 
 
 def render_conversation(
@@ -350,6 +368,20 @@ def render_conversation(
             style="dim",
         )
     )
+    if conv.encrypted:
+        out.print(
+            Text(f"  {conv.checkpoints} checkpoints, latest {conv.checkpoint_id}", style="dim")
+        )
+        out.print()
+        out.print(
+            _wrapped(
+                "ENCRYPTED: written through LangGraph's EncryptedSerializer. Give its key "
+                "with LANGGRAPH_AES_KEY or --aes-key-file to read it.",
+                indent=2,
+                style="bold yellow",
+            )
+        )
+        return
     count = f"{conv.checkpoints} checkpoint{'s' if conv.checkpoints != 1 else ''}"
     out.print(Text(f"  {count}, latest {conv.checkpoint_id}", style="dim"))
     others = [ns for ns in conv.namespaces if ns != conv.namespace]
@@ -371,8 +403,15 @@ def render_conversation(
     for p in conv.pending:
         out.print()
         out.print(Text("  WAITING FOR AN ANSWER (interrupt)", style="bold yellow"))
-        out.print(_indented(truncate(p["question"], full=full)))
-        out.print(Text(f"      interrupt id {p['id']}; {hint}", style="dim"))
+        out.print(_wrapped(truncate(p["question"], full=full), indent=6))
+        value = p["value"]
+        if isinstance(value, dict):
+            for key, field in value.items():
+                if isinstance(field, str) and field == p["question"]:
+                    continue
+                shown = truncate(compact(field), full=full, chars=VALUE_CHARS * 2)
+                out.print(_wrapped(f"{key}: {shown}", indent=6, hang=2))
+        out.print(_wrapped(f"interrupt id {p['id']}; {hint}", indent=6, style="dim"))
     if conv.state:
         out.print()
         out.print(Text("State", style="bold"))
