@@ -3,7 +3,10 @@
 >>> from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
 """
 
-from ._admin import SessionInfo
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .errors import (
     CheckpointCorruptedError,
@@ -17,8 +20,11 @@ from .errors import (
     UnsafeTypeError,
 )
 from .keys import KeySchema
-from .saver import DEFAULT_TTL, RedisCheckpointSaver
-from .serde import SafeMsgpackSerializer
+
+if TYPE_CHECKING:
+    from ._admin import SessionInfo
+    from .saver import DEFAULT_TTL, RedisCheckpointSaver
+    from .serde import SafeMsgpackSerializer
 
 __all__ = [
     "DEFAULT_TTL",
@@ -37,3 +43,25 @@ __all__ = [
     "UnsafeTypeError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the saver and the serializer on first use.
+
+    They import LangGraph and langchain-core, which the ``lgrs`` command
+    needs only for the commands that decode sessions (not for ``--help``).
+    The table is fixed here; nothing is imported by a name from outside.
+    """
+    if name in ("RedisCheckpointSaver", "DEFAULT_TTL"):
+        from . import saver
+
+        return getattr(saver, name)
+    if name == "SafeMsgpackSerializer":
+        from .serde import SafeMsgpackSerializer
+
+        return SafeMsgpackSerializer
+    if name == "SessionInfo":
+        from ._admin import SessionInfo
+
+        return SessionInfo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -85,6 +85,27 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert proc.stdout.startswith("lgrs, version ")
 
 
+def test_help_imports_neither_langgraph_nor_redis_nor_rich() -> None:
+    """``lgrs --help`` stays fast: only the commands that decode load the heavy parts."""
+    code = (
+        "import sys\n"
+        "from langgraph_redis_saver.cli import main\n"
+        "sys.argv = ['lgrs', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('langgraph', 'langchain_core', 'redis', 'rich', 'msgpack')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cli_default_channel_is_the_browsers() -> None:
+    from langgraph_redis_saver import browse
+    from langgraph_redis_saver.cli import app
+
+    assert app.DEFAULT_CHANNEL == browse.DEFAULT_CHANNEL
+
+
 def test_missing_cli_extra_prints_the_install_hint() -> None:
     code = (
         "import sys; sys.modules['click'] = None\n"

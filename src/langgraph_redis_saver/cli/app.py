@@ -20,21 +20,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
-import redis.exceptions
-from rich.progress import Progress
 
-from langgraph_redis_saver import __version__
 from langgraph_redis_saver._urls import DEFAULT_URL, mask_url
-from langgraph_redis_saver.browse import (
-    CSV_COLUMNS,
-    DEFAULT_CHANNEL,
-    Browser,
-    SessionNotFoundError,
-    export_rows,
-)
-from langgraph_redis_saver.cli import output
-from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver._version import __version__
+from langgraph_redis_saver.errors import RedisSaverError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
+
+if TYPE_CHECKING:
+    from langgraph_redis_saver.browse import Browser
+
+# `lgrs --help` and usage errors import only click: redis, rich, LangGraph and
+# langchain-core load inside the commands that need them (see tests/cli).
+DEFAULT_CHANNEL = "messages"
+"""The state key of the conversation (`langgraph_redis_saver.browse.DEFAULT_CHANNEL`)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,6 +121,8 @@ def _password(url: str) -> str | None:
 @contextmanager
 def errors(settings: Settings) -> Iterator[None]:
     """Turn library and Redis errors into one-line messages with exit code 1."""
+    import redis.exceptions
+
     try:
         yield
     except RedisSaverError as exc:  # SessionNotFoundError included
@@ -152,6 +152,8 @@ def _fail(settings: Settings, message: str) -> click.ClickException:
 @contextmanager
 def browse(settings: Settings) -> Iterator[Browser]:
     """A connected `Browser`; use inside `errors`."""
+    from langgraph_redis_saver.browse import Browser
+
     url, kwargs = settings.connection()
     channel = settings.channel or os.environ.get("LGRS_CHANNEL") or DEFAULT_CHANNEL
     with Browser.from_url(
@@ -328,6 +330,8 @@ def sessions(settings: Settings, user: str | None, since: datetime | None, limit
     before it expires, and memory used. Served from the saver's sessions
     index (no KEYS, no SCAN).
     """
+    from . import output
+
     with browse(settings) as b:
         rows = b.sessions(user=user, since=since, limit=limit or None)
     if settings.as_json:
@@ -375,6 +379,8 @@ def show(
     fields (turn_count, is_complete, ...). Long contents are cut unless
     --full; --json always gives everything.
     """
+    from . import output
+
     with browse(settings) as b:
         ns = b.resolve_namespace(session, namespace) if namespace else ""
         cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
@@ -416,6 +422,8 @@ def history(
     the node(s) that ran, the state fields they wrote, the nodes to run
     next, and the time.
     """
+    from . import output
+
     if checkpoint_id and diff:
         raise click.UsageError("use --checkpoint or --diff, not both")
     render: Callable[..., None]
@@ -446,6 +454,10 @@ def _filename(session: str, fmt: str) -> str:
 
 
 def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
+    from langgraph_redis_saver.browse import CSV_COLUMNS, export_rows
+
+    from . import output
+
     if fmt == "csv":
         output.write_csv(export_rows(doc), CSV_COLUMNS, out)
     else:
@@ -498,6 +510,8 @@ def export(
     With --all, one file per session in the --output directory and a
     progress bar on a terminal; --json then prints a summary of the files.
     """
+    from . import output
+
     if bool(session) == all_sessions:
         raise click.UsageError("give one SESSION, or --all with --output DIR")
     if all_sessions and target is None:
@@ -543,6 +557,10 @@ def export(
 def _export_all(
     b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any]
 ) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from . import output
+
     directory.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -619,6 +637,8 @@ def delete(
 def _report_delete(
     settings: Settings, plan: list[dict[str, Any]], nkeys: int, *, dry_run: bool, what: str
 ) -> None:
+    from . import output
+
     if settings.as_json:
         output.echo_json({"dryRun": dry_run, "sessions": plan, "keys": nkeys})
     elif dry_run:
@@ -638,6 +658,8 @@ def stats(settings: Settings) -> None:
     Scans the keys under the prefix (SCAN, never KEYS) and sums MEMORY
     USAGE; memory is shown as '-' where MEMORY is not allowed.
     """
+    from . import output
+
     with browse(settings) as b:
         result = b.stats()
     if settings.as_json:
@@ -664,6 +686,8 @@ def doctor(settings: Settings, sample: int) -> None:
     and keys under the prefix that never expire. Each finding comes with a
     fix. Exits with 1 when a check finds an error.
     """
+    from . import output
+
     with browse(settings) as b:
         findings = b.doctor(sample=sample)
     failed = any(f.severity == "error" for f in findings)

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.console import Console, RenderableType
@@ -23,7 +23,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
+if TYPE_CHECKING:
+    from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
 
 __all__ = [
     "console",
