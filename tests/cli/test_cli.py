@@ -590,3 +590,24 @@ def test_channel_option_reads_a_conversation_kept_under_another_key(
     assert [(t["role"], t["content"]) for t in turns] == [("user", "ping"), ("assistant", "pong")]
     assert as_json(lgrs("--channel", "chat", "show", "c", "--json"))["turns"] == turns
     assert as_json(lgrs("show", "c", "--json"))["turns"] == []
+
+
+def test_sessions_round_trips_do_not_grow_with_the_number_listed(
+    stored: Lgrs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph_redis_saver import _drive
+    from langgraph_redis_saver.browse import Browser
+
+    sent: list[int] = []
+    execute = _drive.execute
+    monkeypatch.setattr(_drive, "execute", lambda c, b: sent.append(1) or execute(c, b))
+
+    def trips(limit: int | None) -> int:
+        sent.clear()
+        with Browser.from_url(stored.url, prefix=stored.prefix) as b:
+            pipeline = b.pipeline
+            b.pipeline = lambda cmds: sent.append(1) or pipeline(cmds)  # type: ignore[method-assign]
+            assert len(b.sessions(limit=limit)) == (limit or 7)
+        return len(sent)
+
+    assert trips(1) == trips(None) == trips(3)

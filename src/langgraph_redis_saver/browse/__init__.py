@@ -31,6 +31,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
+from langgraph_redis_saver._admin import list_sessions_flow
 from langgraph_redis_saver._drive import Flow, run_flow
 from langgraph_redis_saver.errors import EncryptedSessionError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
@@ -79,6 +80,8 @@ __all__ = [
 
 T = TypeVar("T")
 DEFAULT_CHANNEL = "messages"
+LIST_PAGE = 100_000
+"""Sessions read per page of the sessions index when listing all of them."""
 PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
 
@@ -199,9 +202,16 @@ class Browser:
             since: Only sessions written at or after this time.
             limit: At most this many sessions.
         """
-        infos = self.saver.list_sessions(
-            filter=None if user is None else {"user_id": user}, since=since, limit=limit
+        # One page for the whole listing: round trips stay the same for 20 or
+        # 10,000 sessions (pipelines carry the rest).
+        flow = list_sessions_flow(
+            self.saver._ctx,
+            filter=None if user is None else {"user_id": user},
+            since=since,
+            limit=limit,
+            page=limit or LIST_PAGE,
         )
+        infos = self._run(flow)
         ids = [i.thread_id for i in infos]
         counts = self._run(counts_flow(self.saver._ctx, ids))
         latest = self._run(latest_flow(self.saver._ctx, ids))
