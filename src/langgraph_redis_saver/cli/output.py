@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
@@ -58,12 +59,13 @@ SEVERITY_STYLES = {"ok": "green", "info": "blue", "warning": "yellow", "error": 
 def console(*, stderr: bool = False) -> Console:
     """A console on the current stdout (or stderr); plain text when not a terminal.
 
-    Output that is piped or redirected is not wrapped at 80 columns (rich's
-    default without a terminal): lines stay whole for grep and files.
+    Output that is piped or redirected is laid out for 200 columns rather
+    than rich's default of 80 without a terminal, so lines mostly stay whole
+    for grep and files; ``COLUMNS`` sets another width.
     """
     out = Console(stderr=stderr, highlight=False, emoji=False)
     if not out.is_terminal and "COLUMNS" not in os.environ:
-        out = Console(stderr=stderr, highlight=False, emoji=False, width=PIPE_WIDTH, soft_wrap=True)
+        out = Console(stderr=stderr, highlight=False, emoji=False, width=PIPE_WIDTH)
     return out
 
 
@@ -188,77 +190,122 @@ def compact(value: Any) -> str:
 # -- tables --------------------------------------------------------------------------
 
 
-_KEEP_WHOLE = frozenset({"checkpoint", "updated (UTC)", "time (UTC)", "step", "TTL", "size"})
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, how it aligns, and how much it matters.
 
-
-def _table(*columns: tuple[str, str]) -> Table:
-    """A borderless table; columns are ``(name, justify)``.
-
-    Ids and times never wrap (people copy them); other columns fold.
+    Columns are dropped from the lowest `priority` up until the table's
+    narrowest layout fits the console; `whole` columns (ids, times, numbers)
+    never wrap, the others wrap between words only.
     """
+
+    name: str
+    priority: int
+    justify: str = "left"
+    whole: bool = False
+
+
+_GAP = 2  # spaces between columns (rich: padding 1 on each side, no edge padding)
+
+
+def _min_width(col: Col, cells: Sequence[str], limit: int) -> int:
+    """The narrowest the column can be without splitting a word (at most `limit`)."""
+    texts = [col.name, *cells]
+    if col.whole:
+        return min(limit, max(len(line) for t in texts for line in t.split("\n")))
+    return min(limit, max(len(w) for t in texts for w in (t.split() or [""])))
+
+
+def fit_table(out: Console, cols: Sequence[Col], rows: Sequence[Sequence[str | Text]]) -> Table:
+    """A borderless table of `rows` that fits the console's width.
+
+    Every kept column is at least as wide as its longest word (or its whole
+    text, for `whole` columns), so words and ids are never split across
+    lines; when that is too wide, the least important columns go first. Only
+    a single word wider than the console itself is folded. Wider consoles get
+    every column and room to spare.
+    """
+    plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
+    mins = [_min_width(col, [r[i] for r in plain], out.width) for i, col in enumerate(cols)]
+    keep = list(range(len(cols)))
+    while len(keep) > 1 and sum(mins[i] for i in keep) + _GAP * (len(keep) - 1) > out.width:
+        keep.remove(min(keep, key=lambda i: (cols[i].priority, -i)))
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name, justify in columns:
+    for i in keep:
+        col = cols[i]
         table.add_column(
-            name,
-            justify=justify,  # type: ignore[arg-type]
+            col.name,
+            justify=col.justify,  # type: ignore[arg-type]
+            no_wrap=col.whole,
+            min_width=mins[i],
             overflow="fold",
-            no_wrap=name in _KEEP_WHOLE,
         )
+    for row in rows:
+        table.add_row(*[row[i] if isinstance(row[i], Text) else Text(str(row[i])) for i in keep])
     return table
 
 
 def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int | None) -> None:
-    """The ``lgrs sessions`` table."""
-    table = _table(
-        ("session", "left"),
-        ("updated (UTC)", "left"),
-        ("msgs", "right"),
-        ("ckpts", "right"),
-        ("TTL", "right"),
-        ("size", "right"),
-    )
-    for r in rows:
-        table.add_row(
+    """The ``lgrs sessions`` table; narrow terminals drop size, TTL, then counts."""
+    cols = [
+        Col("session", 9),
+        Col("updated (UTC)", 8, whole=True),
+        Col("msgs", 7, "right", whole=True),
+        Col("ckpts", 6, "right", whole=True),
+        Col("TTL", 5, "right", whole=True),
+        Col("size", 4, "right", whole=True),
+    ]
+    cells: list[list[str | Text]] = [
+        [
             Text(r.session_id),
             human_time(r.updated_at),
-            str(r.messages),
+            "encrypted" if r.encrypted else ("?" if r.messages is None else str(r.messages)),
             str(r.checkpoints),
             human_duration(r.ttl),
             human_bytes(r.bytes),
-        )
+        ]
+        for r in rows
+    ]
     if rows:
-        out.print(table)
+        out.print(fit_table(out, cols, cells))
     more = " (the limit; --limit 0 shows all)" if limit and len(rows) == limit else ""
     out.print(Text(f"{len(rows)} session{'s' if len(rows) != 1 else ''}{more}", style="dim"))
 
 
 def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bool) -> None:
-    """The ``lgrs history`` table, newest first; long lists of writes are cut unless `full`."""
-    table = _table(
-        ("checkpoint", "left"),
-        ("step", "right"),
-        ("source", "left"),
-        ("node", "left"),
-        ("writes", "left"),
-        ("next", "left"),
-        ("time (UTC)", "left"),
-    )
+    """The ``lgrs history`` table, newest first; long lists of writes are cut unless `full`.
+
+    At 80 columns the writes and the time give way to what matters most:
+    the checkpoint id, what ran, and what runs next.
+    """
+    cols = [
+        Col("checkpoint", 10, whole=True),
+        Col("step", 7, "right", whole=True),
+        Col("source", 6),
+        Col("node", 8),
+        Col("writes", 3),
+        Col("next", 9),
+        Col("time (UTC)", 4, whole=True),
+    ]
+    cells: list[list[str | Text]] = []
     for r in rows:
         node = ", ".join(r["nodes"]) or ("(input)" if r["source"] == "input" else "-")
         writes = r["writes"] if full or len(r["writes"]) <= 6 else [*r["writes"][:5], "..."]
-        nxt = Text(next_text(r["next"]))
+        nxt = Text(next_text(r["next"]), style="dim" if r["next"] is None else "")
         if r["waiting"]:
             nxt.append(f"  waiting for an answer ({r['waiting']})", style="yellow")
-        table.add_row(
-            r["checkpointId"],
-            str(r["step"]),
-            str(r["source"]),
-            Text(node),
-            Text(", ".join(writes) or "-"),
-            nxt,
-            human_time(r["createdAt"]),
+        cells.append(
+            [
+                r["checkpointId"],
+                str(r["step"]),
+                str(r["source"]),
+                Text(node),
+                Text(", ".join(writes) or "-"),
+                nxt,
+                human_time(r["createdAt"]),
+            ]
         )
-    out.print(table)
+    out.print(fit_table(out, cols, cells))
 
 
 def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
@@ -329,24 +376,26 @@ def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
         lines.append(_wrapped(f"artifact {art}", indent=6, hang=2, style="dim"))
     for call in t.get("toolCalls", []):
         args = truncate(compact(call.get("args")), full=full, chars=VALUE_CHARS * 2)
-        line = Text("      calls ", style="magenta")
+        line = Text("calls ", style="magenta")
         line.append(str(call.get("name")), style="bold magenta")
         line.append(f"({args})")
         line.append(f"  [{call.get('id')}]", style="dim")
-        lines.append(line)
+        lines.append(_wrapped(line, indent=6))
     return lines
 
 
-def _wrapped(text: str, *, indent: int, hang: int = 0, style: str = "") -> Padding:
+def _wrapped(text: str | Text, *, indent: int, hang: int = 0, style: str = "") -> Padding:
     """`text` as a paragraph wrapped at word boundaries, every line indented by `indent`.
 
     Rich alone wraps a long line back to column 0; padding keeps the
     continuation lines under the first. `hang` indents them a little more.
     """
-    body = Text(text, style=style)
+    body = text if isinstance(text, Text) else Text(text, style=style)
     if hang:
-        return Padding(Padding(body, (0, 0, 0, hang)), (0, 0, 0, indent))
-    return Padding(body, (0, 0, 0, indent))
+        return Padding(
+            Padding(body, (0, 0, 0, hang), expand=False), (0, 0, 0, indent), expand=False
+        )
+    return Padding(body, (0, 0, 0, indent), expand=False)
 
 
 def _indented(text: str, indent: int = 6) -> Padding:
@@ -416,37 +465,62 @@ def render_conversation(
     if conv.state:
         out.print()
         out.print(Text("State", style="bold"))
-        width = max(len(k) for k in conv.state)
-        for key, value in conv.state.items():
-            line = Text(f"  {key:<{width}}  ", style="bold")
-            line.append(truncate(compact(value), full=full, chars=VALUE_CHARS * 3))
-            out.print(line)
+        out.print(
+            _fields(
+                (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 3))
+                for key, value in conv.state.items()
+            )
+        )
+
+
+def _fields(pairs: Iterable[tuple[str | Text, str]], *, bold: bool = True) -> Padding:
+    """Label/value lines, indented two spaces; long values wrap under their value column.
+
+    A label wider than a third of the console moves its value to the next line.
+    """
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, max_width=None)
+    grid.add_column(overflow="fold")
+    for label, value in pairs:
+        head = label if isinstance(label, Text) else Text(label, style="bold" if bold else "")
+        grid.add_row(head, Text(value))
+    return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
 def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> None:
     """``lgrs history --checkpoint``: one checkpoint in full."""
     out.print(Text(f"Checkpoint {cp['checkpointId']}", style="bold"))
-    for label, value in (
-        ("session", cp["sessionId"]),
-        ("namespace", cp["namespace"] or "(root)"),
-        ("parent", cp["parentId"] or "-"),
-        ("time", f"{human_time(cp['createdAt'])} UTC"),
-        ("metadata", compact(cp["metadata"])),
-        ("next", next_text(cp["next"])),
-    ):
-        out.print(Text(f"  {label:<10} {value}"))
+    out.print(
+        _fields(
+            [
+                ("session", cp["sessionId"]),
+                ("namespace", cp["namespace"] or "(root)"),
+                ("parent", cp["parentId"] or "-"),
+                ("time", f"{human_time(cp['createdAt'])} UTC"),
+                ("metadata", compact(cp["metadata"])),
+                ("next", next_text(cp["next"])),
+            ],
+            bold=False,
+        )
+    )
     out.print(Text("Channel values", style="bold"))
-    for key, value in cp["channelValues"].items():
-        line = Text(f"  {key}: ", style="bold")
-        line.append(truncate(compact(value), full=full, chars=VALUE_CHARS * 4))
-        out.print(line)
+    out.print(
+        _fields(
+            (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 4))
+            for key, value in cp["channelValues"].items()
+        )
+    )
     if cp["pendingWrites"]:
         out.print(Text("Pending writes", style="bold"))
-        for w in cp["pendingWrites"]:
-            line = Text(f"  {w['channel']}", style="bold")
-            line.append(f"  task {w['taskId']}: ", style="dim")
-            line.append(truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2))
-            out.print(line)
+        out.print(
+            _fields(
+                (
+                    f"{w['channel']} (task {w['taskId']})",
+                    truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2),
+                )
+                for w in cp["pendingWrites"]
+            )
+        )
 
 
 def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
@@ -466,16 +540,19 @@ def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
         ("~", k, f"{compact(v['from'])}  ->  {compact(v['to'])}", "yellow")
         for k, v in diff["changed"].items()
     ]
-    for mark, key, text, style in rows:
-        line = Text(f"  {mark} {key}: ", style=style)
-        line.append(truncate(text, full=full, chars=VALUE_CHARS * 2))
-        out.print(line)
-    for t in diff["messagesAdded"]:
-        line = Text(f"  + message {t['index']} {t['role']}: ", style="green")
-        line.append(
-            truncate(compact(t["content"] or t.get("toolCalls")), full=full, chars=VALUE_CHARS)
+    lines = [
+        (Text(f"{mark} {key}:", style=style), truncate(text, full=full, chars=VALUE_CHARS * 2))
+        for mark, key, text, style in rows
+    ]
+    lines += [
+        (
+            Text(f"+ message {t['index']} {t['role']}", style="green"),
+            truncate(compact(t["content"] or t.get("toolCalls")), full=full, chars=VALUE_CHARS),
         )
-        out.print(line)
+        for t in diff["messagesAdded"]
+    ]
+    if lines:
+        out.print(_fields(lines))
     for mid in diff["messagesRemoved"]:
         out.print(Text(f"  - message {mid}", style="red"))
     if not rows and not diff["messagesAdded"] and not diff["messagesRemoved"]:
