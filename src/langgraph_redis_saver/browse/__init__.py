@@ -32,13 +32,13 @@ from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
 from langgraph_redis_saver._admin import list_sessions_flow
-from langgraph_redis_saver._drive import Flow, run_flow
+from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
 from langgraph_redis_saver.errors import EncryptedSessionError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
-from ._flows import counts_flow, found_or_none, latest_flow, pipeline_flow
+from ._flows import counts_flow, found_or_none, latest_flow, pipeline_flow, scan_flow
 from ._plain import (
     CSV_COLUMNS,
     Conversation,
@@ -246,12 +246,12 @@ class Browser:
 
     def exists(self, thread_id: str) -> bool:
         """Whether the session has a root checkpoint."""
-        return bool(self.client.exists(self.keys.namespace(thread_id, "").latest))
+        (found,) = self._run(pipeline_flow([("EXISTS", self.keys.namespace(thread_id, "").latest)]))
+        return bool(found)
 
     def namespaces(self, thread_id: str) -> list[str]:
         """Namespaces of a session (``""`` is the root), sorted."""
-        members = self.client.smembers(self.keys.namespace(thread_id, "").namespaces)
-        return sorted({m.decode() for m in members} | {""})
+        return self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id].namespaces
 
     def session_keys(self, thread_ids: Sequence[str]) -> dict[str, list[str]]:
         """The keys each session owns, found by walking its indexes (no SCAN).
@@ -261,22 +261,26 @@ class Browser:
         expired meanwhile may be listed; `session_sizes` counts only live ones.
         """
         ks = self.keys
-        replies = self.pipeline([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+        replies = self._run(
+            pipeline_flow([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+        )
         spaces = [
             (t, ns)
             for t, members in zip(thread_ids, replies, strict=True)
             for ns in sorted({m.decode() for m in _ok(members, set())} | {""})
         ]
-        timelines = self.pipeline(
-            [("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces]
+        timelines = self._run(
+            pipeline_flow([("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces])
         )
         records = [
             (t, ns, cid.decode())
             for (t, ns), ids in zip(spaces, timelines, strict=True)
             for cid in _ok(ids, [])
         ]
-        blobs = self.pipeline(
-            [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+        blobs = self._run(
+            pipeline_flow(
+                [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+            )
         )
         found: dict[str, dict[str, None]] = {t: {} for t in thread_ids}
         for t, ns in spaces:
@@ -332,9 +336,10 @@ class Browser:
         """
         timeline = self.keys.namespace(thread_id, ns).timeline
         # Checkpoint ids are ASCII, so "\xff" sorts after every id with the prefix.
-        ids = [
-            i.decode() for i in self.client.zrangebylex(timeline, f"[{prefix}", f"[{prefix}\xff")
-        ]
+        (found,) = self._run(
+            pipeline_flow([("ZRANGEBYLEX", timeline, f"[{prefix}", f"[{prefix}\xff")])
+        )
+        ids = [i.decode() for i in found]
         if prefix in ids or len(ids) == 1:
             return prefix if prefix in ids else ids[0]
         if not ids:
@@ -401,7 +406,7 @@ class Browser:
             turn(i, m, first_seen.get(message_key(i, m)), calls)
             for i, m in enumerate(msgs if isinstance(msgs, list) else [])
         ]
-        pttl = self.client.pttl(self.keys.namespace(thread_id, ns).latest)
+        (pttl,) = self._run(pipeline_flow([("PTTL", self.keys.namespace(thread_id, ns).latest)]))
         counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
         api, state, plain_values = state_values(head.checkpoint, self.channel)
         return Conversation(
@@ -608,20 +613,13 @@ class Browser:
 
     def scan_keys(self, count: int = 1000) -> Iterator[str]:
         """Every key under the prefix (SCAN, for administrative commands only)."""
-        for key in self.client.scan_iter(match=self.keys.prefix_pattern(), count=count):
+        for key in iter_flow(self.saver._sync(), scan_flow(self.keys.prefix_pattern(), count)):
             yield key.decode() if isinstance(key, bytes) else str(key)
 
     def stats(self) -> dict[str, Any]:
         """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
         infos = self.saver.list_sessions()
-        ids = [i.thread_id for i in infos]
-        members = self.pipeline([("SMEMBERS", self.keys.namespace(t, "").namespaces) for t in ids])
-        pairs = [
-            (t, ns)
-            for t, m in zip(ids, members, strict=True)
-            for ns in {x.decode() for x in _ok(m, set())} | {""}
-        ]
-        counts = self.pipeline([("ZCARD", self.keys.namespace(t, ns).timeline) for t, ns in pairs])
+        counts = self._run(counts_flow(self.saver._ctx, [i.thread_id for i in infos]))
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
         denied = any(isinstance(u, Exception) for u in usage)
@@ -632,9 +630,9 @@ class Browser:
         return {
             "prefix": self.keys.prefix,
             "sessions": len(infos),
-            "checkpoints": sum(int(_ok(c, 0)) for c in counts),
+            "checkpoints": sum(c.checkpoints for c in counts.values()),
             "rootCheckpoints": sum(i.checkpoint_count for i in infos),
-            "namespaces": len(pairs),
+            "namespaces": sum(len(c.namespaces) for c in counts.values()),
             "keys": len(keys),
             "bytes": None if denied else sum(int(u or 0) for u in usage),
             "server": {

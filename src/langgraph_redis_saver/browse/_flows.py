@@ -15,10 +15,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
 from langgraph_redis_saver._core import Context, get_tuple_flow
-from langgraph_redis_saver._drive import Batch, Command, Flow
+from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
 from langgraph_redis_saver.errors import RedisSaverError
 
-__all__ = ["Counts", "counts_flow", "gather", "latest_flow", "pipeline_flow"]
+__all__ = [
+    "Counts",
+    "counts_flow",
+    "found_or_none",
+    "gather",
+    "latest_flow",
+    "pipeline_flow",
+    "scan_flow",
+]
 
 PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
@@ -30,6 +38,13 @@ def pipeline_flow(commands: Sequence[Command]) -> Flow[list[Any]]:
     for start in range(0, len(commands), PIPELINE_CHUNK):
         replies += yield Batch(list(commands[start : start + PIPELINE_CHUNK]))
     return replies
+
+
+def scan_flow(pattern: str, count: int = 1000) -> Flow[None]:
+    """Emit every key matching `pattern` (SCAN: administrative views only)."""
+    scan = Scan(pattern, count)
+    while keys := (yield scan):
+        yield Emit(keys)
 
 
 def gather(flows: Sequence[Flow[Any]]) -> Flow[list[Any]]:
