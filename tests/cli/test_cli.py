@@ -416,6 +416,20 @@ def test_export_all_to_directory(stored: Lgrs, tmp_path: Path) -> None:
     assert none["files"] == [] and len(none["skipped"]) == 7
 
 
+@pytest.mark.parametrize(
+    ("terminal", "json_flag", "bar"),
+    [(True, False, True), (False, False, False), (True, True, False)],
+    ids=["terminal", "piped", "json"],
+)
+def test_export_all_progress_bar_only_on_a_terminal_without_json(
+    stored: Lgrs, tmp_path: Path, terminal: bool, json_flag: bool, bar: bool
+) -> None:
+    env = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"} if terminal else {"TTY_COMPATIBLE": "0"}
+    args = ["export", "--all", "-o", str(tmp_path / "x"), *(["--json"] if json_flag else [])]
+    result = stored(*args, env=env)
+    assert ("exporting" in result.stderr) is bar
+
+
 def test_export_single_session_to_file(stored: Lgrs, tmp_path: Path) -> None:
     target = tmp_path / "iv.csv"
     summary = as_json(stored("export", INTERVIEW, "-o", str(target), "--format", "csv", "--json"))

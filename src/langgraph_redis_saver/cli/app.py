@@ -543,7 +543,7 @@ def export(
         else:
             assert target is not None
             ids = b.session_ids(user=user, since=since)
-            summary = _export_all(b, ids, target, fmt, options)
+            summary = _export_all(b, ids, target, fmt, options, bar=not settings.as_json)
     if settings.as_json:
         output.echo_json(summary)
         return
@@ -555,8 +555,9 @@ def export(
 
 
 def _export_all(
-    b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any]
+    b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any], *, bar: bool
 ) -> dict[str, Any]:
+    """Export every session to its own file; a progress bar when `bar` and stderr is a terminal."""
     from rich.progress import Progress
 
     from . import output
@@ -565,7 +566,7 @@ def _export_all(
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
     err = output.console(stderr=True)
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+    with Progress(console=err, transient=True, disable=not (bar and err.is_terminal)) as progress:
         task = progress.add_task("exporting", total=len(ids))
         for thread_id, doc in b.iter_exports(ids, **options):
             progress.advance(task)
