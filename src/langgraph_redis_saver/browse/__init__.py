@@ -22,7 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, TypeVar
@@ -213,9 +214,9 @@ class Browser:
         )
         infos = self._run(flow)
         ids = [i.thread_id for i in infos]
-        counts = self._run(counts_flow(self.saver._ctx, ids))
+        walk = self._walk(ids)
         latest = self._run(latest_flow(self.saver._ctx, ids))
-        sizes = self.session_sizes(ids)
+        sizes = self.session_sizes(ids, keys=walk.keys)
         rows = []
         for info, result in zip(infos, latest, strict=True):
             found = found_or_none(result)
@@ -225,7 +226,7 @@ class Browser:
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
                     messages=None if found is None else count_messages(found, self.channel),
-                    checkpoints=counts[info.thread_id].checkpoints,
+                    checkpoints=walk.checkpoints[info.thread_id],
                     ttl=info.ttl,
                     keys=nkeys,
                     bytes=nbytes,
@@ -260,6 +261,10 @@ class Browser:
         timelines, then the blob lists of the checkpoint records. Keys that
         expired meanwhile may be listed; `session_sizes` counts only live ones.
         """
+        return self._walk(thread_ids).keys
+
+    def _walk(self, thread_ids: Sequence[str]) -> _Walk:
+        """Keys and checkpoint counts of sessions, from their indexes (see `session_keys`)."""
         ks = self.keys
         replies = self._run(
             pipeline_flow([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
@@ -292,11 +297,22 @@ class Browser:
             for suffix in (_ok(raw, b"") or b"").decode().split("\n"):
                 if suffix:
                     found[t][nk.blob_prefix + suffix] = None
-        return {t: list(keys) for t, keys in found.items()}
+        checkpoints = dict.fromkeys(thread_ids, 0)
+        for t, _, _ in records:
+            checkpoints[t] += 1  # the `Counts.checkpoints` definition: every namespace
+        return _Walk({t: list(keys) for t, keys in found.items()}, checkpoints)
 
-    def session_sizes(self, thread_ids: Sequence[str]) -> dict[str, tuple[int, int | None]]:
-        """``(live keys, bytes)`` per session; bytes is None when ``MEMORY`` is denied."""
-        flat = [(t, k) for t, keys in self.session_keys(thread_ids).items() for k in keys]
+    def session_sizes(
+        self, thread_ids: Sequence[str], *, keys: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, tuple[int, int | None]]:
+        """``(live keys, bytes)`` per session; bytes is None when ``MEMORY`` is denied.
+
+        Args:
+            thread_ids: The sessions.
+            keys: Their keys, when already walked (`session_keys`).
+        """
+        owned = self.session_keys(thread_ids) if keys is None else keys
+        flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}
         for (t, _), reply in zip(flat, usage, strict=True):
@@ -653,6 +669,12 @@ class Browser:
         severity (``ok``, ``info``, ``warning``, ``error``) and a fix.
         """
         return run_checks(self.client, self.keys, sample=sample)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    keys: dict[str, list[str]]
+    checkpoints: dict[str, int]
 
 
 def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> RunnableConfig:

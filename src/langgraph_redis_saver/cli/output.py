@@ -303,7 +303,7 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
         for r in rows
     ]
     if rows:
-        out.print(fit_table(out, cols, cells))
+        print_table(out, fit_table(out, cols, cells))
     more = " (the limit; --limit 0 shows all)" if limit and len(rows) == limit else ""
     out.print(Text(f"{len(rows)} session{'s' if len(rows) != 1 else ''}{more}", style="dim"))
 
@@ -341,7 +341,12 @@ def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bo
                 human_time(r["createdAt"]),
             ]
         )
-    out.print(fit_table(out, cols, cells))
+    print_table(out, fit_table(out, cols, cells))
+
+
+def print_table(out: Console, table: Table | Text) -> None:
+    """Print a `fit_table` result; rows aligned by hand need no wrapping pass."""
+    out.print(table, soft_wrap=isinstance(table, Text))
 
 
 def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
