@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
-from redis.exceptions import NoPermissionError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis_saver._admin import list_sessions_flow
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
@@ -39,7 +39,14 @@ from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
-from ._flows import counts_flow, found_or_none, latest_flow, pipeline_flow, scan_flow
+from ._flows import (
+    PIPELINE_CHUNK,
+    counts_flow,
+    message_counts_flow,
+    pipeline_flow,
+    scan_flow,
+    sizes_flow,
+)
 from ._plain import (
     CSV_COLUMNS,
     Conversation,
@@ -83,8 +90,6 @@ T = TypeVar("T")
 DEFAULT_CHANNEL = "messages"
 LIST_PAGE = 100_000
 """Sessions read per page of the sessions index when listing all of them."""
-PIPELINE_CHUNK = 2000
-"""Commands per pipeline in bulk reads: bounds memory on both ends."""
 
 
 class Browser:
@@ -215,23 +220,24 @@ class Browser:
         infos = self._run(flow)
         ids = [i.thread_id for i in infos]
         walk = self._walk(ids)
-        latest = self._run(latest_flow(self.saver._ctx, ids))
+        latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
+        messages = self._run(message_counts_flow(self.saver._ctx, latest, self.channel))
         sizes = self.session_sizes(ids, keys=walk.keys)
         rows = []
-        for info, result in zip(infos, latest, strict=True):
-            found = found_or_none(result)
+        for info in infos:
+            count = messages[info.thread_id]
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
-                    messages=None if found is None else count_messages(found, self.channel),
+                    messages=count if isinstance(count, int) else None,
                     checkpoints=walk.checkpoints[info.thread_id],
                     ttl=info.ttl,
                     keys=nkeys,
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
-                    encrypted=is_encrypted(result),
+                    encrypted=is_encrypted(count),
                 )
             )
         return rows
@@ -312,6 +318,10 @@ class Browser:
             keys: Their keys, when already walked (`session_keys`).
         """
         owned = self.session_keys(thread_ids) if keys is None else keys
+        try:
+            return dict(self._run(sizes_flow({t: owned[t] for t in thread_ids})))
+        except ResponseError:
+            pass  # MEMORY or EVALSHA denied (a read-only ACL user): per key, below
         flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}

@@ -7,25 +7,24 @@ round trips whatever the number of sessions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple
-
-from langgraph_redis_saver._core import Context, get_tuple_flow
-from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
+from langgraph_redis_saver._core import Context, _unpack_typed
+from langgraph_redis_saver._drive import Batch, Call, Command, Emit, Flow, Scan
 from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver.keys import escape
+from langgraph_redis_saver.lua import Script
 
 __all__ = [
     "Counts",
     "counts_flow",
-    "found_or_none",
-    "gather",
-    "latest_flow",
+    "message_counts_flow",
     "pipeline_flow",
     "scan_flow",
+    "sizes_flow",
 ]
 
 PIPELINE_CHUNK = 2000
@@ -40,71 +39,79 @@ def pipeline_flow(commands: Sequence[Command]) -> Flow[list[Any]]:
     return replies
 
 
+_MEMORY_SOURCE = """\
+-- Live keys and bytes (MEMORY USAGE) of one session's keys, summed server-side.
+-- KEYS: the session's keys (one slot: they share the session's hash tag)
+local n, bytes = 0, 0
+for _, key in ipairs(KEYS) do
+  local used = redis.call('MEMORY', 'USAGE', key)
+  if used then n = n + 1; bytes = bytes + used end
+end
+return {n, bytes}
+"""
+MEMORY = Script("browse-memory", _MEMORY_SOURCE, hashlib.sha1(_MEMORY_SOURCE.encode()).hexdigest())
+"""Sums ``MEMORY USAGE`` per session: one command per session instead of one per key."""
+
+
+def sizes_flow(keys: Mapping[str, Sequence[str]]) -> Flow[dict[str, tuple[int, int]]]:
+    """``(live keys, bytes)`` of each session, one script call per session (`MEMORY`).
+
+    Raises:
+        redis.exceptions.ResponseError: ``MEMORY`` or ``EVALSHA`` is not allowed.
+    """
+    ids = list(keys)
+    replies: list[Any] = []
+    for start in range(0, len(ids), PIPELINE_CHUNK):
+        chunk = ids[start : start + PIPELINE_CHUNK]
+        replies += yield Batch([Call(MEMORY, list(keys[t]), []) for t in chunk])
+    return {t: (int(r[0]), int(r[1])) for t, r in zip(ids, replies, strict=True)}
+
+
+def message_counts_flow(
+    ctx: Context, latest: Mapping[str, str | None], channel: str
+) -> Flow[dict[str, int | Exception | None]]:
+    """Messages in each session's newest root checkpoint, reading only that channel's value.
+
+    Two round trips for any number of sessions: the checkpoints' blob lists,
+    then the one value of `channel` each. A session without the channel has
+    0 messages; one whose value cannot be read gets the exception (an
+    `EncryptedSessionError` when it is encrypted and there is no key), and
+    one whose checkpoint is gone gets None.
+    """
+    ids = [t for t, cid in latest.items() if cid]
+    spaces = {t: ctx.keys.namespace(t, "") for t in ids}
+    lists = yield from pipeline_flow(
+        [("HGET", spaces[t].record(str(latest[t])), "blobs") for t in ids]
+    )
+    prefix = escape(channel) + ":"
+    wanted: dict[str, str] = {}
+    counts: dict[str, int | Exception | None] = dict.fromkeys(latest, None)
+    for t, raw in zip(ids, lists, strict=True):
+        if raw is None:
+            continue
+        suffix = next((x for x in raw.decode().split("\n") if x.startswith(prefix)), None)
+        if suffix is None:
+            counts[t] = 0
+        else:
+            wanted[t] = spaces[t].blob_prefix + suffix
+    values = yield from pipeline_flow([("GET", key) for key in wanted.values()])
+    for (t, key), raw in zip(wanted.items(), values, strict=True):
+        if raw is None:
+            continue
+        try:
+            value = ctx.serde.loads_typed(_unpack_typed(raw, key))
+        except RedisSaverError as exc:
+            counts[t] = exc
+            continue
+        counts[t] = len(value) if isinstance(value, list) else 0
+    return counts
+
+
 def scan_flow(pattern: str, count: int = 1000) -> Flow[None]:
     """Emit every key matching `pattern` (SCAN: administrative views only)."""
     scan = Scan(pattern, count)
     while keys := (yield scan):
         yield Emit(keys)
-
-
-def gather(flows: Sequence[Flow[Any]]) -> Flow[list[Any]]:
-    """Run flows side by side: their batches of each round go out as one batch.
-
-    The flows must yield only `Batch` steps. Round trips are those of the
-    longest flow, not the sum. A flow that raises (a damaged or unreadable
-    checkpoint) gives its exception as its result; the others go on.
-    """
-    results: list[Any] = [None] * len(flows)
-    pending: dict[int, Batch] = {}
-    for i in range(len(flows)):
-        _advance(flows, i, None, pending, results, first=True)
-    while pending:
-        order = sorted(pending)
-        merged: list[Command] = []
-        spans = []
-        for i in order:
-            spans.append((i, len(merged), len(pending[i].commands)))
-            merged += pending[i].commands
-        replies = yield Batch(merged)
-        pending.clear()
-        for i, start, n in spans:
-            _advance(flows, i, replies[start : start + n], pending, results, first=False)
-    return results
-
-
-def _advance(
-    flows: Sequence[Flow[Any]],
-    i: int,
-    reply: Any,
-    pending: dict[int, Batch],
-    results: list[Any],
-    *,
-    first: bool,
-) -> None:
-    try:
-        step = next(flows[i]) if first else flows[i].send(reply)
-    except StopIteration as done:
-        results[i] = done.value
-        return
-    except (RedisSaverError, ValueError, TypeError, KeyError) as exc:
-        results[i] = exc
-        return
-    if not isinstance(step, Batch):
-        raise TypeError(f"gather runs flows of batches only, got {type(step).__name__}")
-    pending[i] = step
-
-
-def latest_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[list[Any]]:
-    """The newest root checkpoint of each session, in one round trip.
-
-    Each result is a `CheckpointTuple`, None (gone), or the exception that
-    reading it raised (damaged, or encrypted without a key).
-    """
-    configs: list[RunnableConfig] = [
-        {"configurable": {"thread_id": t, "checkpoint_ns": ""}} for t in thread_ids
-    ]
-    results = yield from gather([get_tuple_flow(ctx, c) for c in configs])
-    return results
 
 
 @dataclass(frozen=True)
@@ -138,8 +145,3 @@ def counts_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Count
 
 def _ok(reply: Any, default: Any) -> Any:
     return default if reply is None or isinstance(reply, Exception) else reply
-
-
-def found_or_none(result: Any) -> CheckpointTuple | None:
-    """A `latest_flow` result as a checkpoint, or None when it could not be read."""
-    return result if isinstance(result, CheckpointTuple) else None

@@ -259,24 +259,35 @@ def _aligned(
 
     The same layout as a rich table when nothing wraps, at a fraction of the
     cost: ``lgrs sessions`` prints 10,000 rows in well under a second.
+    Plain cells are joined as strings; only styled cells become spans.
     """
     out = Text()
-    header = [Text(c.name, style="bold") for c in cols]
+    plain: list[str] = []
+    last = len(cols) - 1
+
+    def flush() -> None:
+        if plain:
+            out.append("".join(plain))
+            plain.clear()
+
+    header: list[str | Text] = [Text(c.name, style="bold") for c in cols]
     for line in [header, *rows]:
-        cells = [c if isinstance(c, Text) else Text(str(c)) for c in line]
-        for i, (col, cell, width) in enumerate(zip(cols, cells, widths, strict=True)):
-            pad = " " * (width - len(cell.plain))
-            last = i == len(cols) - 1
-            if col.justify == "right":
-                out.append(pad)
-                out.append_text(cell)
+        for i, (col, cell, width) in enumerate(zip(cols, line, widths, strict=True)):
+            styled = isinstance(cell, Text) and bool(cell.spans or cell.style)
+            text = cell.plain if isinstance(cell, Text) else str(cell)
+            pad = " " * (width - len(text)) if (i < last or col.justify == "right") else ""
+            lead, trail = (pad, "") if col.justify == "right" else ("", pad)
+            plain.append(lead)
+            if styled:
+                flush()
+                out.append_text(cell)  # type: ignore[arg-type]
             else:
-                out.append_text(cell)
-                if not last:
-                    out.append(pad)
-            if not last:
-                out.append(" " * _GAP)
-        out.append("\n")
+                plain.append(text)
+            plain.append(trail)
+            if i < last:
+                plain.append(" " * _GAP)
+        plain.append("\n")
+    flush()
     out.rstrip()
     return out
 
