@@ -129,8 +129,8 @@ newest checkpoint's metadata, such as `user_id`.
 
 CSV (`export --format csv`): a header row, then one row per turn with the
 columns `sessionId, index, role, content, timestamp, name, toolCalls,
-toolCallId, model, inputTokens, outputTokens, totalTokens` (`toolCalls` is
-JSON).
+toolCallId, model, inputTokens, outputTokens, totalTokens, artifact`
+(`toolCalls` and `artifact` are JSON).
 
 Values decoded from checkpoints are plain JSON: LangChain messages are
 objects with `"__type__": "lc.AIMessage"` and their fields; application

@@ -10,6 +10,8 @@ the stored data cannot say.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -184,6 +186,8 @@ def test_tool_call_artifacts_in_show_and_export(corpus: tuple[Lgrs, dict[str, An
     assert tool["artifact"] == {"city": "Paris", "celsius": 21, "source": "fake"}
     exported = json.loads(lgrs("export", "react").stdout)
     assert any(t.get("artifact") for t in exported["turns"])
+    rows = list(csv.DictReader(io.StringIO(lgrs("export", "react", "--format", "csv").stdout)))
+    assert json.loads(next(r["artifact"] for r in rows if r["artifact"]))["celsius"] == 21
     assert "celsius" in lgrs("show", "react").stdout
 
 

@@ -56,7 +56,7 @@ _QUESTION_KEYS = ("question", "prompt", "message", "text", "query")
 
 CSV_COLUMNS = [
     "sessionId", "index", "role", "content", "timestamp", "name", "toolCalls",
-    "toolCallId", "model", "inputTokens", "outputTokens", "totalTokens",
+    "toolCallId", "model", "inputTokens", "outputTokens", "totalTokens", "artifact",
 ]  # fmt: skip
 """Columns of ``lgrs export --format csv``: one row per turn."""
 
@@ -552,6 +552,11 @@ def export_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "inputTokens": _blank(usage.get("input")),
                 "outputTokens": _blank(usage.get("output")),
                 "totalTokens": _blank(usage.get("total")),
+                "artifact": (
+                    ""
+                    if t.get("artifact") is None
+                    else json.dumps(t["artifact"], ensure_ascii=False, default=str)
+                ),
             }
         )
     return rows
