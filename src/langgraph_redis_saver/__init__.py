@@ -3,15 +3,14 @@
 >>> from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from ._version import __version__
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
     DecodeError,
+    EncryptedSessionError,
     RedisSaverError,
     RedisServerNotFoundError,
     SchemaVersionError,
@@ -21,7 +20,7 @@ from .errors import (
 )
 from .keys import KeySchema
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._admin import SessionInfo
     from .saver import DEFAULT_TTL, RedisCheckpointSaver
     from .serde import SafeMsgpackSerializer
@@ -31,6 +30,7 @@ __all__ = [
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "EncryptedSessionError",
     "KeySchema",
     "RedisCheckpointSaver",
     "RedisSaverError",
@@ -45,7 +45,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded ones included."""
+    return sorted({*globals(), *__all__})
+
+
+def __getattr__(name: str) -> _typing.Any:
     """Load the saver and the serializer on first use.
 
     They import LangGraph and langchain-core, which the ``lgrs`` command
