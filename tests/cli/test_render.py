@@ -134,7 +134,13 @@ CHECKPOINT = {
     "metadata": {"source": "loop", "step": 2, "parents": {}, "user_id": "u-42"},
     "next": ["review"],
     "channelValues": {"draft": PAYLOAD["draft"], "branch:to:review": None},
-    "pendingWrites": [{"taskId": "t1", "channel": "__interrupt__", "value": [PAYLOAD]}],
+    "pendingWrites": [
+        {
+            "taskId": "8487708a-2776-339c-575e-443b91d6fc5a",
+            "channel": "__interrupt__",
+            "value": [PAYLOAD],
+        }
+    ],
 }
 DIFF = {
     "from": {"checkpointId": IDS[1], "createdAt": STAMP, "metadata": {"step": 1}},

@@ -519,23 +519,40 @@ def render_conversation(
         out.print(Text("State", style="bold"))
         out.print(
             _fields(
-                (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 3))
-                for key, value in conv.state.items()
+                out,
+                [
+                    (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 3))
+                    for key, value in conv.state.items()
+                ],
             )
         )
 
 
-def _fields(pairs: Iterable[tuple[str | Text, str]], *, bold: bool = True) -> Padding:
+def _fields(
+    out: Console, pairs: Iterable[tuple[str | Text, str]], *, bold: bool = True
+) -> RenderableType:
     """Label/value lines, indented two spaces; long values wrap under their value column.
 
-    A label wider than a third of the console moves its value to the next line.
+    When a label takes more than a third of the console, every value goes on
+    its own lines under its label instead, indented: a narrow value column
+    would split long words.
     """
+    rows = [
+        (label if isinstance(label, Text) else Text(label, style="bold" if bold else ""), value)
+        for label, value in pairs
+    ]
+    if rows and max(len(label.plain) for label, _ in rows) > out.width // 3:
+        stacked = Table.grid()
+        stacked.add_column(overflow="fold")
+        for label, value in rows:
+            stacked.add_row(label)
+            stacked.add_row(Padding(Text(value), (0, 0, 0, 2), expand=False))
+        return Padding(stacked, (0, 0, 0, 2), expand=False)
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(no_wrap=True, max_width=None)
+    grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    for label, value in pairs:
-        head = label if isinstance(label, Text) else Text(label, style="bold" if bold else "")
-        grid.add_row(head, Text(value))
+    for label, value in rows:
+        grid.add_row(label, Text(value))
     return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
@@ -544,6 +561,7 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
     out.print(Text(f"Checkpoint {cp['checkpointId']}", style="bold"))
     out.print(
         _fields(
+            out,
             [
                 ("session", cp["sessionId"]),
                 ("namespace", cp["namespace"] or "(root)"),
@@ -558,19 +576,25 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
     out.print(Text("Channel values", style="bold"))
     out.print(
         _fields(
-            (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 4))
-            for key, value in cp["channelValues"].items()
+            out,
+            [
+                (key, truncate(compact(value), full=full, chars=VALUE_CHARS * 4))
+                for key, value in cp["channelValues"].items()
+            ],
         )
     )
     if cp["pendingWrites"]:
         out.print(Text("Pending writes", style="bold"))
         out.print(
             _fields(
-                (
-                    f"{w['channel']} (task {w['taskId']})",
-                    truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2),
-                )
-                for w in cp["pendingWrites"]
+                out,
+                [
+                    (
+                        Text.assemble((w["channel"], "bold"), (f"  task {w['taskId']}", "dim")),
+                        truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2),
+                    )
+                    for w in cp["pendingWrites"]
+                ],
             )
         )
 
@@ -604,7 +628,7 @@ def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
         for t in diff["messagesAdded"]
     ]
     if lines:
-        out.print(_fields(lines))
+        out.print(_fields(out, lines))
     for mid in diff["messagesRemoved"]:
         out.print(Text(f"  - message {mid}", style="red"))
     if not rows and not diff["messagesAdded"] and not diff["messagesRemoved"]:
