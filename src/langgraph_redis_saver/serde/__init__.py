@@ -374,7 +374,7 @@ class SafeMsgpackSerializer:
         """Rebuild an unregistered data class written as `OBJECT_EXT`."""
         module, qualname, kind, fields, fields_set = object_parts(payload)
         name = f"{module}.{qualname}"
-        codec = self._by_name.get(name)
+        codec = self._by_tag.get(name) or self._by_name.get(name)
         if codec is not None:
             return codec.decode(fields)
         short = qualname.rsplit(".", 1)[-1]

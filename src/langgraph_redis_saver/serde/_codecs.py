@@ -360,9 +360,11 @@ class UnknownZoneError(LookupError):
 _known_zones: frozenset[str] | None = None
 
 
-def known_zones() -> frozenset[str]:
-    """IANA keys of the system time-zone database (and tzdata), computed once."""
+def _tzdata_zones() -> frozenset[str]:
+    """Keys of the `tzdata` package, only if the application already imported it."""
     global _known_zones
+    if "tzdata" not in sys.modules:
+        return frozenset()
     if _known_zones is None:
         _known_zones = frozenset(zoneinfo.available_timezones())
     return _known_zones
@@ -372,8 +374,9 @@ def _zone(key: Any) -> ZoneInfo:
     if type(key) is not str or not _ZONE_KEY.fullmatch(key):
         raise _bad("py.ZoneInfo", key)
     # Only a key of the time-zone database reaches ZoneInfo: for any other,
-    # zoneinfo would import `tzdata` sub-packages named after the key.
-    if key not in known_zones() and not _on_tzpath(key):
+    # zoneinfo would import `tzdata` sub-packages named after the key. The
+    # system database is checked by file name; `tzdata` only if already loaded.
+    if not _on_tzpath(key) and key not in _tzdata_zones():
         raise UnknownZoneError(key)
     return ZoneInfo(key)
 
