@@ -144,7 +144,8 @@ def test_serde_enum_member_removed_loads_raw_value() -> None:
         assert SafeMsgpackSerializer().loads_typed(blob) == [new.Status.OPEN, "stale"]
     # The advice: keep the old value as an alias of a current member.
     fixed = install(
-        "import enum\nclass Status(enum.Enum):\n    OPEN = 'open'\n    STALE = 'open'\n    OLD_STALE = 'stale'\n"
+        "import enum\nclass Status(enum.Enum):\n"
+        "    OPEN = 'open'\n    STALE = 'open'\n    OLD_STALE = 'stale'\n"
     )
     assert SafeMsgpackSerializer().loads_typed(blob) == [fixed.Status.OPEN, fixed.Status.OLD_STALE]
 

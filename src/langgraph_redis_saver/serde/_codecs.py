@@ -500,6 +500,7 @@ def _lc_encode(obj: BaseModel) -> dict[str, Any]:
 def _lc_decoder(cls: type[BaseModel]) -> Callable[[Any], Any]:
     fields = frozenset(cls.model_fields)
     kind = cls.model_fields["type"].default
+    extra_allowed = cls.model_config.get("extra") == "allow"
     # Document keeps its text in page_content; messages in content.
     content = "page_content" if "page_content" in fields else "content"
     content_types = (str,) if content == "page_content" else (str, list)
@@ -519,7 +520,7 @@ def _lc_decoder(cls: type[BaseModel]) -> Callable[[Any], Any]:
             obj = _new(cls)
             _setattr(obj, "__dict__", value)
             _setattr(obj, "__pydantic_fields_set__", set(value))
-            _setattr(obj, "__pydantic_extra__", {})
+            _setattr(obj, "__pydantic_extra__", {} if extra_allowed else None)
             _setattr(obj, "__pydantic_private__", None)
             return obj
         return cls.model_validate(_mapping(value, cls.__name__))
