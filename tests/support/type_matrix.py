@@ -93,7 +93,7 @@ class Pair(NamedTuple):
     right: str = "r"
 
 
-Classic = collections.namedtuple("Classic", ["a", "b"])  # noqa: PYI024
+Classic = collections.namedtuple("Classic", ["a", "b"])
 
 
 class Address(pydantic.BaseModel):

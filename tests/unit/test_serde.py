@@ -418,7 +418,7 @@ def test_serde_langchain_roundtrip(message: Any) -> None:
     assert type(result) is type(message)
     assert result == message
     assert result.__dict__ == message.__dict__
-    assert result.__pydantic_extra__ == (message.__pydantic_extra__ or {})
+    assert result.__pydantic_extra__ == message.__pydantic_extra__
     json.dumps(serde.decode_plain(serde.dumps_typed(message)))
 
 
