@@ -406,3 +406,23 @@ def test_hostile_registered_finalizer_class_is_rebuilt(
     del value
     gc.collect()
     assert [p.name for p in canary_dir.iterdir()] == ["del"]  # the user trusted it
+
+
+def test_serde_removed_field_advice_keep_old_name_with_default_works() -> None:
+    old = install(V1["pydantic"])
+    blob = SafeMsgpackSerializer().dumps_typed(old.Ticket(title="t", priority=3))
+    redefine("pydantic", "title: str")
+    with pytest.warns(StoredDataWarning, match="keep the old field names"):
+        SafeMsgpackSerializer().loads_typed(blob)
+    fixed = redefine("pydantic", "title: str\npriority: int = 0")
+    assert SafeMsgpackSerializer().loads_typed(blob) == fixed.Ticket(title="t", priority=3)
+
+
+def test_serde_not_imported_advice_import_module_works() -> None:
+    old = install(V1["dataclass"])
+    blob = SafeMsgpackSerializer().dumps_typed(old.Ticket(title="t"))
+    sys.modules.pop(APP)
+    with pytest.warns(StoredDataWarning, match=f"import {APP} before reading"):
+        assert SafeMsgpackSerializer().loads_typed(blob) == {"title": "t", "priority": 1}
+    new = install(V1["dataclass"])  # the application imports its module
+    assert SafeMsgpackSerializer().loads_typed(blob) == new.Ticket(title="t")
