@@ -61,6 +61,7 @@ from ._classes import (
     stored_class,
 )
 from ._codecs import BY_TYPE, OBJECT_EXT, USER_EXT, Codec, UncompiledPattern, numpy_codec
+from ._notes import has_notes as _has_notes
 from ._notes import note, take
 from ._paths import unstorable_paths
 from ._user import (
@@ -345,14 +346,16 @@ class SafeMsgpackSerializer:
             {1, 2}
         """
         body = _body(data)
-        take()  # drop notes of an earlier decode on this thread that failed
         try:
             value = unpack(body, self._by_tag, self._unknown_tag, self._load_object)
         except (SerializationError, SchemaVersionError):
+            take()  # a failed decode reports its error, not its notes
             raise
         except Exception as exc:
+            take()
             raise DecodeError(f"Cannot decode stored value: {_describe(exc)}") from exc
-        self._warn_noted()
+        if _has_notes():
+            self._warn_noted()
         return value
 
     # --- resolution of application classes ------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import NamedTuple
 
-__all__ = ["Note", "note", "take"]
+__all__ = ["Note", "has_notes", "note", "take"]
 
 
 class Note(NamedTuple):
@@ -22,21 +22,31 @@ class Note(NamedTuple):
     fix: str  # a call that fixes it
 
 
-_local = threading.local()
+class _Pending(threading.local):
+    # Initialised per thread, so reading `pending` never takes the slow
+    # missing-attribute path: `take` runs on every decode.
+    def __init__(self) -> None:
+        self.pending: list[Note] = []
+
+
+_local = _Pending()
+_NONE: tuple[Note, ...] = ()
 
 
 def note(event: Note) -> None:
     """Record `event` for the decode running on this thread."""
-    pending: list[Note] | None = getattr(_local, "pending", None)
-    if pending is None:
-        pending = _local.pending = []
-    pending.append(event)
+    _local.pending.append(event)
 
 
-def take() -> list[Note]:
+def take() -> list[Note] | tuple[Note, ...]:
     """Return and clear the events noted on this thread."""
-    pending: list[Note] | None = getattr(_local, "pending", None)
+    pending = _local.pending
     if not pending:
-        return []
+        return _NONE
     _local.pending = []
     return pending
+
+
+def has_notes() -> bool:
+    """Whether the decode running on this thread noted anything."""
+    return bool(_local.pending)
