@@ -363,7 +363,8 @@ class SafeMsgpackSerializer:
     def _resolve(self, value: Any) -> Codec | None:
         """Codec for a value of a type outside the table: a data class or numpy."""
         cls = type(value)
-        codec = numpy_codec(value) if cls.__module__.startswith("numpy") else None
+        module = getattr(cls, "__module__", None)  # the writer's own class
+        codec = numpy_codec(value) if type(module) is str and module.startswith("numpy") else None
         if codec is not None:
             return codec
         kind = class_kind(cls)
