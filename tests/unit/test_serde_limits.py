@@ -19,7 +19,12 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from langgraph_redis_saver.errors import DecodeError, SerializationError, StoredDataWarning
+from langgraph_redis_saver.errors import (
+    DecodeError,
+    SerializationError,
+    StoredDataWarning,
+    UnsafeTypeError,
+)
 from langgraph_redis_saver.serde import TYPE_TAG, SafeMsgpackSerializer, UncompiledPattern
 from langgraph_redis_saver.serde._codecs import BY_CODE, MAX_PATTERN_LEN, OBJECT_EXT, USER_EXT
 
@@ -190,3 +195,22 @@ def test_serde_malformed_pattern_is_a_decode_error() -> None:
     blob = (TYPE_TAG, b"\x01" + msgpack.packb(msgpack.ExtType(30, msgpack.packb(["(", 0]))))
     with pytest.raises(DecodeError):
         SafeMsgpackSerializer().loads_typed(blob)
+
+
+def test_serde_numpy_object_dtype_is_refused_and_data_dtypes_roundtrip() -> None:
+    import numpy as np
+
+    serde = SafeMsgpackSerializer()
+    with pytest.raises(UnsafeTypeError, match=r"value\['a'\] \(numpy.ndarray\)"):
+        serde.dumps_typed({"a": np.array([object()], dtype=object)})
+    value = np.array([["2025-01-01"]], dtype="datetime64[s]")
+    back = serde.loads_typed(serde.dumps_typed(value))
+    assert back.dtype == value.dtype and (back == value).all() and back.flags.writeable
+
+
+def test_serde_numpy_hostile_dtype_is_a_decode_error() -> None:
+    for dtype in ["|O8", "<V8", "O", "[('a', '<i4')]"]:
+        payload = msgpack.packb([dtype, [1], b"\0" * 8])
+        blob = (TYPE_TAG, b"\x01" + msgpack.packb(msgpack.ExtType(70, payload)))
+        with pytest.raises(DecodeError):
+            SafeMsgpackSerializer().loads_typed(blob)

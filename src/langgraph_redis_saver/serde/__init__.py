@@ -50,6 +50,7 @@ from langgraph_redis_saver.errors import (
 )
 
 from ._classes import (
+    ENUM,
     KIND_NAMES,
     Evolution,
     class_kind,
@@ -413,7 +414,7 @@ class SafeMsgpackSerializer:
                 "the class defines __del__, which would run on stored values",
                 f"register it if you trust the stored data: serde.register({short})",
             )
-        if current != kind and (current == 3 or kind == 3):  # Enum <-> record: no mapping
+        if current != kind and ENUM in (current, kind):  # Enum <-> record: no mapping
             return self._plain(
                 f"class {name!r}",
                 fields,
