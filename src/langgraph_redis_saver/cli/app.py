@@ -9,6 +9,7 @@ confirmation.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -33,6 +34,7 @@ from langgraph_redis_saver.browse import (
     export_rows,
 )
 from langgraph_redis_saver.cli import output
+from langgraph_redis_saver.cli.sanitize import inert
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
 
@@ -104,6 +106,8 @@ def errors(settings: Settings) -> Iterator[None]:
     """Turn library and Redis errors into one-line messages with exit code 1."""
     try:
         yield
+    except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+        raise
     except RedisSaverError as exc:  # SessionNotFoundError included
         raise _fail(settings, str(exc)) from None
     except redis.exceptions.AuthenticationError as exc:
@@ -119,13 +123,27 @@ def errors(settings: Settings) -> Iterator[None]:
         raise _fail(settings, f"Redis at {settings.where()} answered: {exc}") from None
     except OSError as exc:  # export files: permissions, full disk
         raise _fail(settings, str(exc)) from None
+    except RecursionError:
+        raise _fail(settings, "a stored value is nested too deeply to show") from None
+    except Exception as exc:  # a bug or hostile data: still one line, never a traceback
+        if os.environ.get("LGRS_DEBUG"):
+            raise
+        detail = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+        raise _fail(settings, f"{reason} (set LGRS_DEBUG=1 for a traceback)") from None
 
 
 def _fail(settings: Settings, message: str) -> click.ClickException:
     for secret in settings.secrets():
         message = message.replace(secret, "***")
     message = _USERINFO.sub(r"\1\2:***@", message)
-    return click.ClickException(message.splitlines()[0] if message else "failed")
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    return click.ClickException(inert(first))
+
+
+def _warn(message: str) -> None:
+    """One warning line on stderr; `message` may quote stored text."""
+    click.echo(f"warning: {inert(message, one_line=True)}", err=True)
 
 
 @contextmanager
@@ -277,6 +295,9 @@ def sessions(settings: Settings, user: str | None, since: datetime | None, limit
     """
     with browse(settings) as b:
         rows = b.sessions(user=user, since=since, limit=limit or None)
+    for row in rows:
+        if row.error:
+            _warn(f"session {row.session_id!r} cannot be read: {row.error}")
     if settings.as_json:
         output.echo_json([r.to_dict() for r in rows])
     else:
@@ -384,17 +405,47 @@ def history(
         render(output.console(), result, full=full)
 
 
+SLUG_CHARS = 48
+"""Longest readable part of an export file name; the hash keeps names apart."""
+_NOT_SLUG = re.compile(r"[^A-Za-z0-9_-]+")
+
+
 def _filename(session: str, fmt: str) -> str:
-    """A file name for a session id that may hold '/', ':' or anything else."""
-    safe = re.sub(
-        r"[^A-Za-z0-9._-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), session
-    )
-    return f"{safe.lstrip('.') or '%2E'}.{fmt}"
+    """The export file name of a session: a readable slug and a hash of the exact id.
+
+    Injective (distinct ids differ in the hash, whatever the slug), at most
+    ``SLUG_CHARS + 18`` ASCII characters whatever the id's length, and never
+    special: no '/', no leading '.', never '.' or '..'.
+    """
+    digest = hashlib.sha256(session.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    slug = _NOT_SLUG.sub("-", session)[:SLUG_CHARS].strip("-")
+    return f"{slug}-{digest}.{fmt}" if slug else f"{digest}.{fmt}"
 
 
-def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
+def _create(path: Path, *, overwrite: bool) -> IO[str]:
+    """`path` opened for writing; never through a symlink, never over another file.
+
+    ``O_EXCL`` fails if anything exists at `path`, and ``O_NOFOLLOW`` if a
+    symlink was planted there between the check and the open. With
+    `overwrite`, an existing regular file is removed first (a symlink never).
+    """
+    if overwrite and path.exists() and not path.is_symlink() and path.is_file():
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except FileExistsError:
+        what = "a symlink" if path.is_symlink() else "a file"
+        hint = "" if path.is_symlink() else "; use --overwrite to replace it"
+        message = f"{path} exists and is {what}, not followed or replaced{hint}"
+        raise FileExistsError(message) from None
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False) -> None:
     if fmt == "csv":
-        output.write_csv(export_rows(doc), CSV_COLUMNS, out)
+        terminal = out is output.stdout_text() and output.stdout_is_terminal()
+        output.write_csv(export_rows(doc), CSV_COLUMNS, out, raw=raw_csv, terminal=terminal)
     else:
         out.write(output.to_json(doc) + "\n")
 
@@ -424,6 +475,15 @@ def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
 @click.option("--user", metavar="USER_ID", help="With --all: only this user's sessions.")
 @click.option("--no-metadata", is_flag=True, help="Leave out the session metadata object (JSON).")
 @click.option("--redact", is_flag=True, help="Mask emails, phone numbers and card-like numbers.")
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="CSV cells exactly as stored: no leading ' on cells that start like a "
+    "spreadsheet formula (=, +, -, @, tab, CR).",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="With --all: replace export files left by an earlier run."
+)
 @output_options
 def export(
     settings: Settings,
@@ -436,14 +496,20 @@ def export(
     user: str | None,
     no_metadata: bool,
     redact: bool,
+    raw_csv: bool,
+    overwrite: bool,
 ) -> None:
     """Export sessions as JSON or CSV (analytics, audits, archives).
 
     JSON: {sessionId, createdAt, updatedAt, turns, metadata}; each turn has
     index, role, content and timestamp, plus toolCalls, toolCallId, model
     and tokenUsage when the message carries them. CSV: one row per turn.
-    With --all, one file per session in the --output directory and a
-    progress bar on a terminal; --json then prints a summary of the files.
+    With --all, one file per session in the --output directory (named
+    <readable-part>-<hash of the id>.<format>; existing files and symlinks are
+    never written through) and a progress bar on a terminal; a session that
+    cannot be read or written is reported and the others are still exported;
+    --json then prints a summary of the files. CSV cells that start like a
+    formula get a leading ' (--raw-csv keeps them as stored).
     """
     if bool(session) == all_sessions:
         raise click.UsageError("give one SESSION, or --all with --output DIR")
@@ -460,53 +526,78 @@ def export(
         "redacted": redact,
     }
     with browse(settings) as b:
+        summary: dict[str, Any]
         if session:
             doc = b.export(session, **options)
             if target is None:
-                _write(doc, fmt, output.stdout_text())
+                _write(doc, fmt, output.stdout_text(), raw_csv=raw_csv)
                 return
             with target.open("w", encoding="utf-8", newline="") as fh:
-                _write(doc, fmt, fh)
+                _write(doc, fmt, fh, raw_csv=raw_csv)
             summary = {
                 "format": fmt,
                 "output": str(target),
                 "files": [{"sessionId": session, "file": str(target), "turns": len(doc["turns"])}],
                 "skipped": [],
+                "errors": [],
             }
         else:
             assert target is not None
             ids = b.session_ids(user=user, since=since)
-            summary = _export_all(b, ids, target, fmt, options)
+            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite)
+    for failed in summary["errors"]:
+        _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
         output.echo_json(summary)
         return
-    files, skipped = summary["files"], summary["skipped"]
+    files, skipped, failures = summary["files"], summary["skipped"], summary["errors"]
     note = f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
-    click.echo(
-        f"exported {len(files)} session{'s' if len(files) != 1 else ''} to {target}{note}", err=True
-    )
+    note += f"; {len(failures)} failed (see above)" if failures else ""
+    plural = "s" if len(files) != 1 else ""
+    click.echo(f"exported {len(files)} session{plural} to {inert(target)}{note}", err=True)
 
 
 def _export_all(
-    b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any]
+    b: Browser,
+    ids: list[str],
+    directory: Path,
+    fmt: str,
+    options: dict[str, Any],
+    raw_csv: bool,
+    overwrite: bool,
 ) -> dict[str, Any]:
+    """One file per session; a session that fails is reported in ``errors``, not fatal."""
     directory.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
+    failures: list[dict[str, str]] = []
     err = output.console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("exporting", total=len(ids))
-        for thread_id, doc in b.iter_exports(ids, **options):
+        for thread_id, doc, error in b.iter_exports(ids, **options):
             progress.advance(task)
             timed = options["since"] or options["until"]
+            if error is not None:
+                failures.append({"sessionId": thread_id, "error": error})
+                continue
             if doc is None or (timed and not doc["turns"]):
                 skipped.append(thread_id)
                 continue
             path = directory / _filename(thread_id, fmt)
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                _write(doc, fmt, fh)
+            try:
+                with _create(path, overwrite=overwrite) as fh:
+                    _write(doc, fmt, fh, raw_csv=raw_csv)
+            except (OSError, ValueError, RecursionError) as exc:  # e.g. a planted symlink
+                failures.append({"sessionId": thread_id, "error": str(exc) or repr(exc)})
+                continue
             files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
-    return {"format": fmt, "output": str(directory), "files": files, "skipped": skipped}
+    return {
+        "format": fmt,
+        "output": str(directory),
+        "files": files,
+        "skipped": skipped,
+        "errors": failures,
+    }
 
 
 @cli.command()
@@ -551,10 +642,10 @@ def delete(
         if not yes:
             if not settings.as_json:
                 for item in plan[:20]:
-                    click.echo(f"  {item['sessionId']}", err=True)
+                    click.echo(f"  {inert(item['sessionId'], one_line=True)}", err=True)
                 if len(plan) > 20:
                     click.echo(f"  ... and {len(plan) - 20} more", err=True)
-            click.confirm(f"Delete {what}?", abort=True, err=True)
+            click.confirm(f"Delete {inert(what, one_line=True)}?", abort=True, err=True)
         if all_sessions:
             nkeys = b.saver.clear_all()
         else:
@@ -571,10 +662,10 @@ def _report_delete(
     elif dry_run:
         for item in plan:
             keys = "" if item["keys"] is None else f"  ({item['keys']} keys)"
-            click.echo(f"{item['sessionId']}{keys}")
-        click.echo(f"would delete {what}", err=True)
+            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}")
+        click.echo(f"would delete {inert(what, one_line=True)}", err=True)
     else:
-        click.echo(f"deleted {what}", err=True)
+        click.echo(f"deleted {inert(what, one_line=True)}", err=True)
 
 
 @cli.command()
