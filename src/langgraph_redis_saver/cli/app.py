@@ -8,6 +8,7 @@ confirmation.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -25,7 +26,13 @@ import redis.exceptions
 from rich.progress import Progress
 
 from langgraph_redis_saver import __version__
-from langgraph_redis_saver._urls import DEFAULT_URL, mask_url
+from langgraph_redis_saver._urls import (
+    DEFAULT_URL,
+    NEEDS_PASSWORD,
+    mask_secrets,
+    mask_url,
+    needs_password,
+)
 from langgraph_redis_saver.browse import (
     CSV_COLUMNS,
     DEFAULT_CHANNEL,
@@ -43,7 +50,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_TAIL = 50
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 88}
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_USERINFO = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -52,30 +58,37 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 @dataclass
 class Settings:
-    """Connection options: from the command, else from the group, else the environment."""
+    """Connection options: from the command, else from the group.
+
+    The group's options read the environment (click's ``envvar=``):
+    ``REDIS_URL``, ``LGRS_PREFIX``, ``LGRS_CHANNEL``, and ``REDIS_HOST``,
+    ``REDIS_PORT``, ``REDIS_PASSWORD`` for a server given without a URL.
+    """
 
     url: str | None = None
     prefix: str | None = None
     as_json: bool = False
     channel: str | None = None
+    host: str | None = None
+    port: int | None = None
+    password: str | None = None
 
-    def connection(self, env: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
-        """The Redis URL and client options, with ``REDIS_*`` variables applied."""
-        env = os.environ if env is None else env
-        url = self.url or env.get("REDIS_URL")
-        if not url and (env.get("REDIS_HOST") or env.get("REDIS_PORT")):
-            host = env.get("REDIS_HOST") or "localhost"
+    def connection(self) -> tuple[str, dict[str, Any]]:
+        """The Redis URL and client options."""
+        url = self.url
+        if not url and (self.host or self.port):
+            host = self.host or "localhost"
             host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-            url = f"redis://{host}:{env.get('REDIS_PORT') or 6379}/0"
+            url = f"redis://{host}:{self.port or 6379}/0"
         url = url or DEFAULT_URL
         kwargs: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 30}
-        if env.get("REDIS_PASSWORD") and _password(url) is None:
-            kwargs["password"] = env["REDIS_PASSWORD"]
+        if self.password and _password(url) is None:
+            kwargs["password"] = self.password
         return url, kwargs
 
     @property
     def key_prefix(self) -> str:
-        return self.prefix or os.environ.get("LGRS_PREFIX") or DEFAULT_PREFIX
+        return self.prefix or DEFAULT_PREFIX
 
     def where(self) -> str:
         """The server as shown to people: host and port, never a password."""
@@ -111,6 +124,11 @@ def errors(settings: Settings) -> Iterator[None]:
     except RedisSaverError as exc:  # SessionNotFoundError included
         raise _fail(settings, str(exc)) from None
     except redis.exceptions.AuthenticationError as exc:
+        if needs_password(exc):  # the message has a URL template that must not be masked
+            where = inert(mask_url(settings.where()), one_line=True)
+            raise click.ClickException(
+                f"Redis at {where}: {NEEDS_PASSWORD}, or set REDIS_PASSWORD"
+            ) from None
         raise _fail(
             settings, f"Redis at {settings.where()} refused the credentials: {exc}"
         ) from None
@@ -134,9 +152,7 @@ def errors(settings: Settings) -> Iterator[None]:
 
 
 def _fail(settings: Settings, message: str) -> click.ClickException:
-    for secret in settings.secrets():
-        message = message.replace(secret, "***")
-    message = _USERINFO.sub(r"\1\2:***@", message)
+    message = mask_secrets(message, settings.secrets())
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     return click.ClickException(inert(first))
 
@@ -150,37 +166,59 @@ def _warn(message: str) -> None:
 def browse(settings: Settings) -> Iterator[Browser]:
     """A connected `Browser`; use inside `errors`."""
     url, kwargs = settings.connection()
-    channel = settings.channel or os.environ.get("LGRS_CHANNEL") or DEFAULT_CHANNEL
+    channel = settings.channel or DEFAULT_CHANNEL
     with Browser.from_url(
         url, prefix=settings.key_prefix, channel=channel, client_kwargs=kwargs
     ) as browser:
         yield browser
 
 
-def _url_option(f: F) -> F:
+# The group's options read the environment; a command's own options do not,
+# so that `lgrs --url A sessions` is not overridden by $REDIS_URL.
+
+
+def _url_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--url",
         metavar="URL",
+        envvar=envvar,
         help="Redis URL (redis://, rediss://, unix://). Default: $REDIS_URL, else "
         "$REDIS_HOST/$REDIS_PORT/$REDIS_PASSWORD, else redis://localhost:6379/0.",
     )(f)
 
 
-def _prefix_option(f: F) -> F:
+def _prefix_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--prefix",
         metavar="PREFIX",
+        envvar=envvar,
         help=f"Key prefix of the saver. Default: $LGRS_PREFIX, else {DEFAULT_PREFIX}.",
     )(f)
 
 
-def _channel_option(f: F) -> F:
+def _channel_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--channel",
         metavar="NAME",
+        envvar=envvar,
         help="State key that holds the conversation's messages. Default: "
         f"$LGRS_CHANNEL, else {DEFAULT_CHANNEL}.",
     )(f)
+
+
+def _environment_options(f: F) -> F:
+    """The group's options and the variables they read (``REDIS_HOST`` etc. have no flag)."""
+    f = _channel_option(f, "LGRS_CHANNEL")
+    f = _prefix_option(f, "LGRS_PREFIX")
+    f = _url_option(f, "REDIS_URL")
+    for name, envvar, kind in (
+        ("redis_host", "REDIS_HOST", click.STRING),
+        ("redis_port", "REDIS_PORT", click.STRING),
+        ("redis_password", "REDIS_PASSWORD", click.STRING),
+    ):
+        f = click.option(f"--{name.replace('_', '-')}", name, envvar=envvar, type=kind,
+                         hidden=True, expose_value=True)(f)  # fmt: skip
+    return f
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,8 +237,12 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
         *, url: str | None, prefix: str | None, channel: str | None, as_json: bool, **kwargs: Any
     ) -> Any:
         group = click.get_current_context().find_object(Settings) or Settings()
-        settings = Settings(
-            url or group.url, prefix or group.prefix, as_json, channel or group.channel
+        settings = dataclasses.replace(
+            group,
+            url=url or group.url,
+            prefix=prefix or group.prefix,
+            as_json=as_json,
+            channel=channel or group.channel,
         )
         with errors(settings):
             return f(settings, **kwargs)
@@ -255,11 +297,17 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="lgrs")
-@_url_option
-@_prefix_option
-@_channel_option
+@_environment_options
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    prefix: str | None,
+    channel: str | None,
+    redis_host: str | None,
+    redis_port: str | None,
+    redis_password: str | None,
+) -> None:
     """Inspect LangGraph sessions stored by langgraph-redis-saver.
 
     Reads checkpoints as plain data: no application code, no pickle. Only
@@ -272,7 +320,16 @@ def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | 
     lgrs export --all -o exports/         one JSON file per session
     lgrs doctor                           server settings that can lose data
     """
-    ctx.obj = Settings(url, prefix, channel=channel)
+    port = None
+    if redis_port:
+        if not redis_port.strip().isdigit() or not 0 < int(redis_port) < 65536:
+            raise click.UsageError(
+                f"REDIS_PORT must be a port number (1-65535), got {inert(repr(redis_port))}"
+            )
+        port = int(redis_port)
+    ctx.obj = Settings(
+        url, prefix, channel=channel, host=redis_host, port=port, password=redis_password
+    )
 
 
 @cli.command()
