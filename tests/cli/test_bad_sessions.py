@@ -189,3 +189,30 @@ def test_export_all_never_writes_through_a_planted_symlink(tricky: Lgrs, tmp_pat
     rerun = json.loads(tricky("export", "--all", "-o", str(out), "--json").stdout)
     assert len(rerun["errors"]) == len(TRICKY) and "--overwrite" in rerun["errors"][0]["error"]
     assert os.path.islink(planted)
+
+
+def test_maps_nested_deep_are_skipped_and_named(bad: Lgrs, tmp_path: Path) -> None:
+    """A messages value nested 1000 deep (Python recursion) or 3000 deep (msgpack's stack)."""
+    with RedisCheckpointSaver.from_url(bad.url, key_prefix=bad.prefix) as saver:
+        client = redis.Redis.from_url(bad.url)
+        for thread, depth in (("deep-1000", 1000), ("deep-3000", 3000)):
+            interview(saver, thread, ["an answer"])
+            blobs = saver.keys.namespace(thread, "").blob_prefix
+            for key in client.scan_iter(match=blobs + "*"):
+                if b":messages:" in key:
+                    value = b"lgrs\x00\x01\x91" + b"\x81\xa1a" * depth + b"\xc0"
+                    client.set(key, value, keepttl=True)
+        client.close()
+    summary = json.loads(bad("export", "--all", "-o", str(tmp_path), "--json").stdout)
+    assert {f["sessionId"] for f in summary["files"]} == set(GOOD)
+    failed = {e["sessionId"]: e["error"] for e in summary["errors"]}
+    assert set(failed) == {*BAD, "deep-1000", "deep-3000"}
+    assert "nested too deeply" in failed["deep-1000"]
+    assert len(list(tmp_path.iterdir())) == len(GOOD)  # no half-written file left
+    result = bad("sessions", "--json")
+    rows = {r["sessionId"]: r for r in json.loads(result.stdout)}
+    assert rows["good-1"]["messages"] == 4
+    assert rows["deep-3000"]["error"]
+    result = bad("show", "deep-1000", code=1)
+    expected = "Error: a stored value is nested too deeply to show"
+    assert result.stderr.strip().splitlines() == [expected]

@@ -67,6 +67,7 @@ __all__ = [
     "SessionSummary",
     "export_rows",
     "iso",
+    "one_line",
     "redact",
 ]
 
@@ -185,8 +186,8 @@ class Browser:
             try:
                 found = self.saver.get_tuple(_config(info.thread_id, ""))
                 msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
-            except RedisSaverError as exc:  # one bad session must not hide the others
-                error = one_line(exc)
+            except (RedisSaverError, RecursionError) as exc:  # one bad session must not
+                error = one_line(exc)  # hide the others
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
@@ -526,7 +527,7 @@ class Browser:
                 yield thread_id, self.export(thread_id, **options), None
             except SessionNotFoundError:
                 yield thread_id, None, None
-            except RedisSaverError as exc:
+            except (RedisSaverError, RecursionError) as exc:
                 yield thread_id, None, one_line(exc)
 
     # -- the whole prefix ---------------------------------------------------------------
@@ -591,6 +592,8 @@ def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> Runnab
 
 def one_line(exc: BaseException) -> str:
     """An exception as one line of text (its first line, or its type)."""
+    if isinstance(exc, RecursionError):
+        return "a stored value is nested too deeply to read"
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 

@@ -39,6 +39,7 @@ from langgraph_redis_saver.browse import (
     Browser,
     SessionNotFoundError,
     export_rows,
+    one_line,
 )
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.cli.sanitize import inert
@@ -642,10 +643,16 @@ def _export_all(
                 continue
             path = directory / _filename(thread_id, fmt)
             try:
-                with _create(path, overwrite=overwrite) as fh:
-                    _write(doc, fmt, fh, raw_csv=raw_csv)
-            except (OSError, ValueError, RecursionError) as exc:  # e.g. a planted symlink
+                fh = _create(path, overwrite=overwrite)
+            except OSError as exc:  # e.g. a planted symlink, an earlier export
                 failures.append({"sessionId": thread_id, "error": str(exc) or repr(exc)})
+                continue
+            try:
+                with fh:
+                    _write(doc, fmt, fh, raw_csv=raw_csv)
+            except (OSError, ValueError, RecursionError) as exc:
+                path.unlink(missing_ok=True)  # ours: created with O_EXCL above
+                failures.append({"sessionId": thread_id, "error": one_line(exc)})
                 continue
             files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
     return {
