@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
-from langgraph_redis_saver.cli.app import SLUG_CHARS, _filename
+from langgraph_redis_saver.cli.files import HASH_CHARS, SLUG_CHARS, export_filename
 from langgraph_redis_saver.keys import KeySchema
 from support.lgrs_sessions import Lgrs, interview
 
@@ -146,10 +146,10 @@ def tricky(redis_url: str, prefix: str) -> Iterator[Lgrs]:
 
 def test_filename_is_injective_bounded_and_plain() -> None:
     ids = [*TRICKY, "", "-", "victim-", "VICTIM", "a" * 10_000, "é" * 200, "\x00", "/etc/passwd"]
-    names = [_filename(i, "json") for i in ids]
+    names = [export_filename(i, "json") for i in ids]
     assert len(set(names)) == len(ids)
     for name in names:
-        assert len(name.encode()) <= SLUG_CHARS + 18 < 255
+        assert len(name.encode()) <= SLUG_CHARS + HASH_CHARS + 6 < 255
         assert "/" not in name and not name.startswith((".", "-")) and name.isascii()
 
 
@@ -169,9 +169,9 @@ def test_export_all_never_writes_through_a_planted_symlink(tricky: Lgrs, tmp_pat
     victim.write_text("precious", "utf-8")
     out = tmp_path / "out"
     out.mkdir()
-    planted = out / _filename("victim", "json")
+    planted = out / export_filename("victim", "json")
     planted.symlink_to(victim)
-    dangling = out / _filename("a/b", "json")
+    dangling = out / export_filename("a/b", "json")
     dangling.symlink_to(tmp_path / "created-by-attacker")
     result = tricky("export", "--all", "-o", str(out), "--json")
     summary = json.loads(result.stdout)

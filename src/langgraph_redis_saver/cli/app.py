@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -42,6 +41,7 @@ from langgraph_redis_saver.browse import (
     one_line,
 )
 from langgraph_redis_saver.cli import output
+from langgraph_redis_saver.cli.files import create, export_filename
 from langgraph_redis_saver.cli.sanitize import inert
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
@@ -463,43 +463,6 @@ def history(
         render(output.console(), result, full=full)
 
 
-SLUG_CHARS = 48
-"""Longest readable part of an export file name; the hash keeps names apart."""
-_NOT_SLUG = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def _filename(session: str, fmt: str) -> str:
-    """The export file name of a session: a readable slug and a hash of the exact id.
-
-    Injective (distinct ids differ in the hash, whatever the slug), at most
-    ``SLUG_CHARS + 18`` ASCII characters whatever the id's length, and never
-    special: no '/', no leading '.', never '.' or '..'.
-    """
-    digest = hashlib.sha256(session.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    slug = _NOT_SLUG.sub("-", session)[:SLUG_CHARS].strip("-")
-    return f"{slug}-{digest}.{fmt}" if slug else f"{digest}.{fmt}"
-
-
-def _create(path: Path, *, overwrite: bool) -> IO[str]:
-    """`path` opened for writing; never through a symlink, never over another file.
-
-    ``O_EXCL`` fails if anything exists at `path`, and ``O_NOFOLLOW`` if a
-    symlink was planted there between the check and the open. With
-    `overwrite`, an existing regular file is removed first (a symlink never).
-    """
-    if overwrite and path.exists() and not path.is_symlink() and path.is_file():
-        path.unlink()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except FileExistsError:
-        what = "a symlink" if path.is_symlink() else "a file"
-        hint = "" if path.is_symlink() else "; use --overwrite to replace it"
-        message = f"{path} exists and is {what}, not followed or replaced{hint}"
-        raise FileExistsError(message) from None
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-
 def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False) -> None:
     if fmt == "csv":
         terminal = out is output.stdout_text() and output.stdout_is_terminal()
@@ -641,9 +604,9 @@ def _export_all(
             if doc is None or (timed and not doc["turns"]):
                 skipped.append(thread_id)
                 continue
-            path = directory / _filename(thread_id, fmt)
+            path = directory / export_filename(thread_id, fmt)
             try:
-                fh = _create(path, overwrite=overwrite)
+                fh = create(path, overwrite=overwrite)
             except OSError as exc:  # e.g. a planted symlink, an earlier export
                 failures.append({"sessionId": thread_id, "error": str(exc) or repr(exc)})
                 continue
