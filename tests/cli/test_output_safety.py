@@ -194,3 +194,23 @@ def test_export_summary_and_errors_name_ids_inertly(hostile: Lgrs, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     assert_inert(result.output)
+
+
+def test_python_warnings_are_printed_inert(hostile: Lgrs) -> None:
+    """Warnings can quote stored data (a class name); they reach stderr as one inert line."""
+    import warnings
+
+    import click
+
+    def warn() -> None:
+        warnings.simplefilter("always")
+        warnings.warn(f"class {TOOL!r} not found{OSC52}", UserWarning, stacklevel=1)
+
+    cli.add_command(click.Command("warn-test", callback=warn))
+    try:
+        result = hostile("warn-test")
+    finally:
+        del cli.commands["warn-test"]
+    assert_inert(result.stderr)
+    assert result.stderr.startswith("warning: class ")
+    assert len(result.stderr.strip().splitlines()) == 1

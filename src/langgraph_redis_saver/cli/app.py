@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -161,6 +162,18 @@ def _fail(settings: Settings, message: str) -> click.ClickException:
 def _warn(message: str) -> None:
     """One warning line on stderr; `message` may quote stored text."""
     click.echo(f"warning: {inert(message, one_line=True)}", err=True)
+
+
+@contextmanager
+def _inert_warnings() -> Iterator[None]:
+    """Python warnings (e.g. the serializer's, which name stored classes) as inert lines."""
+
+    def show(message: Warning | str, *_: Any, **__: Any) -> None:
+        _warn(str(message))
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 @contextmanager
@@ -331,6 +344,7 @@ def cli(
     ctx.obj = Settings(
         url, prefix, channel=channel, host=redis_host, port=port, password=redis_password
     )
+    ctx.with_resource(_inert_warnings())
 
 
 @cli.command()
