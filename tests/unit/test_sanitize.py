@@ -12,6 +12,7 @@ C0 = [chr(c) for c in range(0x20) if chr(c) not in "\n\t"]
 C1 = [chr(c) for c in range(0x80, 0xA0)]
 BIDI = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff", "\u2028"]
+INVISIBLE += ["\udc80"]  # a lone surrogate
 UNSAFE = [*C0, "\x7f", *C1, *BIDI, *INVISIBLE]
 
 

@@ -38,6 +38,7 @@ _INVISIBLE = (
     "\u2060-\u2064"  # word joiner, invisible operators
     "\u2066-\u2069"  # bidi isolates
     "\ufeff"  # zero-width no-break space (BOM)
+    "\ud800-\udfff"  # lone surrogates: not text, and they cannot be encoded
 )
 _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 _UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
