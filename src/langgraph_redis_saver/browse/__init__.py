@@ -34,7 +34,11 @@ from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis_saver._admin import list_sessions_flow
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
-from langgraph_redis_saver.errors import EncryptedSessionError, SessionNotFoundError
+from langgraph_redis_saver.errors import (
+    EncryptedSessionError,
+    RedisSaverError,
+    SessionNotFoundError,
+)
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
@@ -83,6 +87,7 @@ __all__ = [
     "SessionSummary",
     "export_rows",
     "iso",
+    "one_line",
     "redact",
 ]
 
@@ -225,7 +230,7 @@ class Browser:
         sizes = self.session_sizes(ids, keys=walk.keys)
         rows = []
         for info in infos:
-            count = messages[info.thread_id]
+            count = messages[info.thread_id]  # an exception: one bad session hides no other
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
@@ -238,6 +243,7 @@ class Browser:
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
                     encrypted=is_encrypted(count),
+                    error=one_line(count) if isinstance(count, BaseException) else None,
                 )
             )
         return rows
@@ -607,6 +613,11 @@ class Browser:
             SessionNotFoundError: No such session.
         """
         conv = self.conversation(thread_id)
+        if conv.encrypted:  # an empty document would read as an empty conversation
+            raise EncryptedSessionError(
+                f"session {thread_id!r} is encrypted; give its key with LANGGRAPH_AES_KEY "
+                "or --aes-key-file to export it"
+            )
         turns = [t for t in conv.turns if _in_range(t.get("timestamp"), since, until)]
         doc: dict[str, Any] = {
             "sessionId": conv.session_id,
@@ -627,13 +638,20 @@ class Browser:
 
     def iter_exports(
         self, thread_ids: Iterable[str], **options: Any
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """`export` each session in turn; None for a session that vanished meanwhile."""
+    ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+        """`export` each session in turn: ``(thread_id, document, error)``.
+
+        The document is None for a session that vanished meanwhile (error
+        None) or that cannot be read (damaged, encrypted, written by another
+        serializer: error says why); the other sessions are still exported.
+        """
         for thread_id in thread_ids:
             try:
-                yield thread_id, self.export(thread_id, **options)
+                yield thread_id, self.export(thread_id, **options), None
             except SessionNotFoundError:
-                yield thread_id, None
+                yield thread_id, None, None
+            except (RedisSaverError, RecursionError) as exc:
+                yield thread_id, None, one_line(exc)
 
     # -- the whole prefix ---------------------------------------------------------------
 
@@ -716,6 +734,14 @@ def _with_interrupts(found: CheckpointTuple, tasks: list[dict[str, Any]]) -> lis
         }
         for t in tasks
     ]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text (its first line, or its type)."""
+    if isinstance(exc, RecursionError):
+        return "a stored value is nested too deeply to read"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _ok(reply: Any, default: Any) -> Any:

@@ -69,27 +69,34 @@ def sizes_flow(keys: Mapping[str, Sequence[str]]) -> Flow[dict[str, tuple[int, i
 
 def message_counts_flow(
     ctx: Context, latest: Mapping[str, str | None], channel: str
-) -> Flow[dict[str, int | Exception | None]]:
-    """Messages in each session's newest root checkpoint, reading only that channel's value.
+) -> Flow[dict[str, int | BaseException | None]]:
+    """Messages in each session's newest root checkpoint, reading only what that needs.
 
-    Two round trips for any number of sessions: the checkpoints' blob lists,
+    Two round trips for any number of sessions: each newest checkpoint
+    (decoded, so a damaged or unreadable one is caught) with its blob list,
     then the one value of `channel` each. A session without the channel has
-    0 messages; one whose value cannot be read gets the exception (an
+    0 messages; one that cannot be read gets the exception (an
     `EncryptedSessionError` when it is encrypted and there is no key), and
     one whose checkpoint is gone gets None.
     """
     ids = [t for t, cid in latest.items() if cid]
     spaces = {t: ctx.keys.namespace(t, "") for t in ids}
-    lists = yield from pipeline_flow(
-        [("HGET", spaces[t].record(str(latest[t])), "blobs") for t in ids]
+    records = yield from pipeline_flow(
+        [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids]
     )
     prefix = escape(channel) + ":"
     wanted: dict[str, str] = {}
-    counts: dict[str, int | Exception | None] = dict.fromkeys(latest, None)
-    for t, raw in zip(ids, lists, strict=True):
-        if raw is None:
+    counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
+    for t, (raw_cp, raw_blobs) in zip(ids, records, strict=True):
+        if raw_cp is None:
             continue
-        suffix = next((x for x in raw.decode().split("\n") if x.startswith(prefix)), None)
+        try:
+            ctx.serde.loads_typed(_unpack_typed(raw_cp, spaces[t].record(str(latest[t]))))
+            suffixes = (raw_blobs or b"").decode().split("\n")
+        except (RedisSaverError, RecursionError, UnicodeDecodeError) as exc:
+            counts[t] = exc
+            continue
+        suffix = next((x for x in suffixes if x.startswith(prefix)), None)
         if suffix is None:
             counts[t] = 0
         else:
@@ -100,7 +107,7 @@ def message_counts_flow(
             continue
         try:
             value = ctx.serde.loads_typed(_unpack_typed(raw, key))
-        except RedisSaverError as exc:
+        except (RedisSaverError, RecursionError) as exc:  # nested too deeply counts too
             counts[t] = exc
             continue
         counts[t] = len(value) if isinstance(value, list) else 0

@@ -192,7 +192,12 @@ def timestamp(checkpoint: Mapping[str, Any]) -> datetime | None:
 
 @dataclass(frozen=True)
 class SessionSummary:
-    """One row of `Browser.sessions`."""
+    """One row of `Browser.sessions`.
+
+    A session whose newest checkpoint cannot be read (damaged, encrypted,
+    written by another serializer) is still listed from the sessions index,
+    with `messages` None and the reason in `error`.
+    """
 
     session_id: str
     updated_at: datetime
@@ -208,6 +213,8 @@ class SessionSummary:
     latest_checkpoint_id: str | None
     encrypted: bool = False
     """Written through an `EncryptedSerializer` whose key the reader lacks."""
+    error: str | None = None
+    """Why the newest checkpoint could not be read; None when it could."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lgrs sessions --json`` shape."""
@@ -221,6 +228,7 @@ class SessionSummary:
             "bytes": self.bytes,
             "latestCheckpointId": self.latest_checkpoint_id,
             "encrypted": self.encrypted,
+            "error": self.error,
         }
 
 

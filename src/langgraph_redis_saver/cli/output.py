@@ -2,9 +2,14 @@
 
 Machine output goes to stdout as plain text, so it pipes cleanly. Human
 output uses a rich `Console`, which writes no colour codes when stdout is
-not a terminal (and honours ``NO_COLOR``). Stored text is always printed as
-`Text`, never as console markup: a message containing ``[bold]`` must not
-change the display.
+not a terminal (and honours ``NO_COLOR``).
+
+Stored text is attacker-controlled. Every piece of it printed for people goes
+through `safe` (or `cli.sanitize.inert`): control characters, bidi overrides
+and invisible characters are shown escaped, and it becomes a `Text`, never
+console markup, so a message containing ``[bold]`` or an ESC sequence does
+not change the display. ``--json`` escapes the same characters as JSON
+``\\uXXXX`` (exact values); CSV cells are neutralised against formulas.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from langgraph_redis_saver.cli.sanitize import csv_cell, inert, json_inert
+
 if TYPE_CHECKING:
     from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
 
@@ -39,6 +46,7 @@ __all__ = [
     "render_sessions",
     "render_stats",
     "render_timeline",
+    "safe",
     "truncate",
     "write_csv",
 ]
@@ -81,8 +89,12 @@ def _default(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    """Indented, UTF-8, key order preserved: the documented ``--json`` shapes."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_default)
+    """Indented, UTF-8, key order preserved: the documented ``--json`` shapes.
+
+    Characters that could act on a terminal are written as ``\\uXXXX``
+    escapes (`json_inert`): the document parses to the exact stored values.
+    """
+    return json_inert(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
 
 
 def echo_json(data: Any) -> None:
@@ -90,16 +102,52 @@ def echo_json(data: Any) -> None:
     click.echo(to_json(data))
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str]) -> None:
-    """CSV with a header row; `out` should be opened with ``newline=""``."""
+def write_csv(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    raw: bool = False,
+    terminal: bool = False,
+) -> None:
+    """CSV with a header row; `out` should be opened with ``newline=""``.
+
+    Args:
+        rows: One mapping per row, keyed by `columns`.
+        columns: The header.
+        out: Where to write.
+        raw: Keep cells exactly as stored. By default a cell that starts
+            like a spreadsheet formula gets a leading ``'`` (`csv_cell`).
+        terminal: `out` is a terminal: show control characters escaped.
+    """
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        cells = row if raw else {k: csv_cell(v) for k, v in row.items()}
+        if terminal:
+            cells = {k: inert(v) if isinstance(v, str) else v for k, v in cells.items()}
+        writer.writerow(cells)
 
 
 def stdout_text() -> IO[str]:
     """Where `write_csv` writes when there is no output file."""
     return sys.stdout
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (then even CSV shows control characters escaped)."""
+    return sys.stdout.isatty()
+
+
+def safe(value: object, style: str = "", *, one_line: bool = True) -> Text:
+    """Stored text ready to print: inert on a terminal and never read as markup.
+
+    Args:
+        value: Stored text, or any value (shown with `str`).
+        style: A rich style for the whole text.
+        one_line: Also escape newlines and tabs (ids, names, table cells).
+    """
+    return Text(inert(value, one_line=one_line), style=style)
 
 
 # -- small formatters ----------------------------------------------------------------
@@ -248,7 +296,7 @@ def fit_table(
             overflow="fold",
         )
     for row in rows:
-        table.add_row(*[row[i] if isinstance(row[i], Text) else Text(str(row[i])) for i in keep])
+        table.add_row(*[row[i] if isinstance(row[i], Text) else safe(row[i]) for i in keep])
     return table
 
 
@@ -274,7 +322,7 @@ def _aligned(
     for line in [header, *rows]:
         for i, (col, cell, width) in enumerate(zip(cols, line, widths, strict=True)):
             styled = isinstance(cell, Text) and bool(cell.spans or cell.style)
-            text = cell.plain if isinstance(cell, Text) else str(cell)
+            text = cell.plain if isinstance(cell, Text) else inert(cell, one_line=True)
             pad = " " * (width - len(text)) if (i < last or col.justify == "right") else ""
             lead, trail = (pad, "") if col.justify == "right" else ("", pad)
             plain.append(lead)
@@ -304,7 +352,7 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
     ]
     cells: list[list[str | Text]] = [
         [
-            Text(r.session_id),
+            safe(r.session_id),
             human_time(r.updated_at),
             "encrypted" if r.encrypted else ("?" if r.messages is None else str(r.messages)),
             str(r.checkpoints),
@@ -316,6 +364,8 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
     if rows:
         print_table(out, fit_table(out, cols, cells))
     more = " (the limit; --limit 0 shows all)" if limit and len(rows) == limit else ""
+    bad = sum(1 for r in rows if r.error)
+    more += f"; {bad} cannot be read (msgs '?', see the warnings)" if bad else ""
     out.print(Text(f"{len(rows)} session{'s' if len(rows) != 1 else ''}{more}", style="dim"))
 
 
@@ -338,7 +388,7 @@ def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bo
     for r in rows:
         node = ", ".join(r["nodes"]) or ("(input)" if r["source"] == "input" else "-")
         writes = r["writes"] if full or len(r["writes"]) <= 6 else [*r["writes"][:5], "..."]
-        nxt = Text(next_text(r["next"]), style="dim" if r["next"] is None else "")
+        nxt = safe(next_text(r["next"]), style="dim" if r["next"] is None else "")
         if r["waiting"]:
             nxt.append(f"  waiting for an answer ({r['waiting']})", style="yellow")
         cells.append(
@@ -346,8 +396,8 @@ def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bo
                 r["checkpointId"],
                 str(r["step"]),
                 str(r["source"]),
-                Text(node),
-                Text(", ".join(writes) or "-"),
+                safe(node),
+                safe(", ".join(writes) or "-"),
                 nxt,
                 human_time(r["createdAt"]),
             ]
@@ -380,22 +430,22 @@ def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
             f", policy {server['maxmemoryPolicy']}",
         ),
     ):
-        table.add_row(label, Text(value))
+        table.add_row(label, safe(value))
     out.print(table)
 
 
 def render_findings(out: Console, findings: Sequence[Finding], where: str) -> None:
     """The ``lgrs doctor`` report."""
-    out.print(Text(f"Checked {where}", style="bold"))
+    out.print(safe(f"Checked {where}", style="bold"))
     for f in findings:
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=1)
         grid.add_column(width=8, no_wrap=True)
         grid.add_column(ratio=1)
-        body = Text(f"{f.check}: ", style="bold")
-        body.append(f.message)
+        body = safe(f"{f.check}: ", style="bold")
+        body.append(inert(f.message))
         if f.fix:
-            body.append(f"\nfix: {f.fix}", style="dim")
+            body.append("\nfix: " + inert(f.fix), style="dim")
         grid.add_row("", Text(f.severity.upper(), style=SEVERITY_STYLES.get(f.severity, "")), body)
         out.print(grid)
 
@@ -404,22 +454,23 @@ def render_findings(out: Console, findings: Sequence[Finding], where: str) -> No
 
 
 def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
-    head = Text(f"{t['index']:>4}  ")
-    head.append(str(t["role"]), style=ROLE_STYLES.get(str(t["role"]), "bold"))
+    head = safe(f"{t['index']:>4}  ")
+    head.append(inert(t["role"], one_line=True), style=ROLE_STYLES.get(str(t["role"]), "bold"))
     if t.get("role") == "tool":
-        head.append(f" {t.get('toolName') or ''}".rstrip())
-        head.append(f"  [{t.get('toolCallId')}]", style="dim")
+        head.append(inert(f" {t.get('toolName') or ''}".rstrip(), one_line=True))
+        head.append(inert(f"  [{t.get('toolCallId')}]", one_line=True), style="dim")
         if t.get("status"):
-            head.append(f"  {t['status']}", style="bold red")
+            head.append(inert(f"  {t['status']}", one_line=True), style="bold red")
     elif t.get("name"):
-        head.append(f" ({t['name']})")
+        head.append(inert(f" ({t['name']})", one_line=True))
     if t.get("timestamp"):
         head.append(f"  {human_time(t['timestamp'])}", style="dim")
     if t.get("model"):
-        head.append(f"  {t['model']}", style="dim")
+        head.append(inert(f"  {t['model']}", one_line=True), style="dim")
     usage = t.get("tokenUsage")
     if usage:
-        head.append(f"  tokens {usage.get('input')}/{usage.get('output')}", style="dim")
+        tokens = f"  tokens {usage.get('input')}/{usage.get('output')}"
+        head.append(inert(tokens, one_line=True), style="dim")
     lines: list[RenderableType] = [head]
     if t["content"]:
         lines.append(_indented(truncate(str(t["content"]), full=full)))
@@ -429,9 +480,9 @@ def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
     for call in t.get("toolCalls", []):
         args = truncate(compact(call.get("args")), full=full, chars=VALUE_CHARS * 2)
         line = Text("calls ", style="magenta")
-        line.append(str(call.get("name")), style="bold magenta")
-        line.append(f"({args})")
-        line.append(f"  [{call.get('id')}]", style="dim")
+        line.append(inert(call.get("name"), one_line=True), style="bold magenta")
+        line.append(inert(f"({args})"))
+        line.append(inert(f"  [{call.get('id')}]", one_line=True), style="dim")
         lines.append(_wrapped(line, indent=6))
     return lines
 
@@ -442,7 +493,7 @@ def _wrapped(text: str | Text, *, indent: int, hang: int = 0, style: str = "") -
     Rich alone wraps a long line back to column 0; padding keeps the
     continuation lines under the first. `hang` indents them a little more.
     """
-    body = text if isinstance(text, Text) else Text(text, style=style)
+    body = text if isinstance(text, Text) else Text(inert(text), style=style)
     if hang:
         return Padding(
             Padding(body, (0, 0, 0, hang), expand=False), (0, 0, 0, indent), expand=False
@@ -459,9 +510,9 @@ def render_conversation(
 ) -> None:
     """The ``lgrs show`` transcript: header, turns, pending interrupts, state."""
     title = Text("Session ", style="bold")
-    title.append(conv.session_id, style="bold")
+    title.append(inert(conv.session_id, one_line=True), style="bold")
     if conv.namespace:
-        title.append(f"  namespace {conv.namespace}", style="bold")
+        title.append(inert(f"  namespace {conv.namespace}", one_line=True), style="bold")
     out.print(title)
     expiry = f"expires in {human_duration(conv.ttl)}" if conv.ttl is not None else "never expires"
     out.print(
@@ -472,7 +523,7 @@ def render_conversation(
     )
     if conv.encrypted:
         out.print(
-            Text(f"  {conv.checkpoints} checkpoints, latest {conv.checkpoint_id}", style="dim")
+            safe(f"  {conv.checkpoints} checkpoints, latest {conv.checkpoint_id}", style="dim")
         )
         out.print()
         out.print(
@@ -485,11 +536,11 @@ def render_conversation(
         )
         return
     count = f"{conv.checkpoints} checkpoint{'s' if conv.checkpoints != 1 else ''}"
-    out.print(Text(f"  {count}, latest {conv.checkpoint_id}", style="dim"))
+    out.print(safe(f"  {count}, latest {conv.checkpoint_id}", style="dim"))
     others = [ns for ns in conv.namespaces if ns != conv.namespace]
     if others:
         shown = ", ".join(ns or "(root)" for ns in others)
-        out.print(Text(f"  other namespaces: {shown}  (--ns NAME)", style="dim"))
+        out.print(safe(f"  other namespaces: {shown}  (--ns NAME)", style="dim"))
     out.print()
     turns = conv.turns
     limit = None if full else tail
@@ -538,7 +589,7 @@ def _fields(
     would split long words.
     """
     rows = [
-        (label if isinstance(label, Text) else Text(label, style="bold" if bold else ""), value)
+        (label if isinstance(label, Text) else safe(label, style="bold" if bold else ""), value)
         for label, value in pairs
     ]
     if rows and max(len(label.plain) for label, _ in rows) > out.width // 3:
@@ -546,19 +597,19 @@ def _fields(
         stacked.add_column(overflow="fold")
         for label, value in rows:
             stacked.add_row(label)
-            stacked.add_row(Padding(Text(value), (0, 0, 0, 2), expand=False))
+            stacked.add_row(Padding(Text(inert(value)), (0, 0, 0, 2), expand=False))
         return Padding(stacked, (0, 0, 0, 2), expand=False)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in rows:
-        grid.add_row(label, Text(value))
+        grid.add_row(label, Text(inert(value)))
     return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
 def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> None:
     """``lgrs history --checkpoint``: one checkpoint in full."""
-    out.print(Text(f"Checkpoint {cp['checkpointId']}", style="bold"))
+    out.print(safe(f"Checkpoint {cp['checkpointId']}", style="bold"))
     out.print(
         _fields(
             out,
@@ -590,7 +641,10 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
                 out,
                 [
                     (
-                        Text.assemble((w["channel"], "bold"), (f"  task {w['taskId']}", "dim")),
+                        Text.assemble(
+                            (inert(w["channel"], one_line=True), "bold"),
+                            (inert(f"  task {w['taskId']}", one_line=True), "dim"),
+                        ),
                         truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2),
                     )
                     for w in cp["pendingWrites"]
@@ -602,9 +656,9 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
 def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
     """``lgrs history --diff``: what changed between two checkpoints."""
     old, new = diff["from"], diff["to"]
-    out.print(Text(f"{old['checkpointId']} -> {new['checkpointId']}", style="bold"))
+    out.print(safe(f"{old['checkpointId']} -> {new['checkpointId']}", style="bold"))
     out.print(
-        Text(
+        safe(
             f"  step {old['metadata'].get('step')} -> {new['metadata'].get('step')}, "
             f"{human_time(old['createdAt'])} -> {human_time(new['createdAt'])} UTC",
             style="dim",
@@ -617,12 +671,12 @@ def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
         for k, v in diff["changed"].items()
     ]
     lines = [
-        (Text(f"{mark} {key}:", style=style), truncate(text, full=full, chars=VALUE_CHARS * 2))
+        (safe(f"{mark} {key}:", style=style), truncate(text, full=full, chars=VALUE_CHARS * 2))
         for mark, key, text, style in rows
     ]
     lines += [
         (
-            Text(f"+ message {t['index']} {t['role']}", style="green"),
+            safe(f"+ message {t['index']} {t['role']}", style="green"),
             truncate(compact(t["content"] or t.get("toolCalls")), full=full, chars=VALUE_CHARS),
         )
         for t in diff["messagesAdded"]
@@ -630,6 +684,6 @@ def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
     if lines:
         out.print(_fields(out, lines))
     for mid in diff["messagesRemoved"]:
-        out.print(Text(f"  - message {mid}", style="red"))
+        out.print(safe(f"  - message {mid}", style="red"))
     if not rows and not diff["messagesAdded"] and not diff["messagesRemoved"]:
         out.print(Text("  no change in the state", style="dim"))
