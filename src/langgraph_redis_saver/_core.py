@@ -36,6 +36,7 @@ from ._drive import Batch, Call, Command, Emit, Flow
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
+    LegacySessionError,
     RedisSaverError,
     SchemaVersionError,
 )
@@ -265,6 +266,7 @@ def put_flow(
     if ctx.keys.cluster:
         batch.commands += indexes
     replies = yield batch
+    refuse_legacy(replies[0], thread_id, ns)
     if ctx.max_checkpoints and replies[1][1]:
         # The cap removed older checkpoints (every quarter of the cap, not on
         # every put): take them out of their runs' index sets too.
@@ -468,9 +470,16 @@ def get_tuple_flow(ctx: Context, config: RunnableConfig) -> Flow[CheckpointTuple
     thread_id, checkpoint_ns, cid = ids_from_config(config)
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
     (reply,) = yield Batch([_get_call(ctx, ns, cid)])
+    refuse_legacy(reply, thread_id, ns)
     if not reply:
         return None
     return parse_entry(ctx, thread_id, checkpoint_ns, reply)
+
+
+def refuse_legacy(reply: Any, thread_id: str, ns: NamespaceKeys) -> None:
+    """Raise if a script found a legacy pickled session at ``latest`` (it returns -1)."""
+    if reply == -1:
+        raise LegacySessionError(thread_id, ns.latest)
 
 
 def _list_call(

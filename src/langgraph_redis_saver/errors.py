@@ -10,6 +10,7 @@ Every error the package raises itself derives from `RedisSaverError`::
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
     ├── SchemaVersionError                      stored data was written by a newer format
     ├── SessionNotFoundError(LookupError)       no such session, namespace or checkpoint
+    ├── LegacySessionError                      a session in the pickled pre-saver format
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
 
@@ -24,6 +25,7 @@ __all__ = [
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "LegacySessionError",
     "RedisSaverError",
     "SchemaVersionError",
     "RedisServerNotFoundError",
@@ -73,6 +75,23 @@ class SchemaVersionError(RedisSaverError):
 
 class SessionNotFoundError(RedisSaverError, LookupError):
     """A session, namespace or checkpoint does not exist (or has expired)."""
+
+
+class LegacySessionError(RedisSaverError):
+    """A session is still in a legacy pickled format (``latest`` holds a pickle).
+
+    The saver neither reads nor overwrites such a session: convert it first
+    with ``lgrs migrate --from-pickle`` (see docs/migration.md).
+    """
+
+    def __init__(self, thread_id: str, key: str) -> None:
+        super().__init__(
+            f"session {thread_id!r} is a legacy pickled session ({key} holds a pickle, "
+            "not a checkpoint id); it was left untouched. Convert it with: "
+            f"lgrs migrate --from-pickle --session {thread_id!r}  (see docs/migration.md)"
+        )
+        self.thread_id = thread_id
+        self.key = key
 
 
 class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):

@@ -7,6 +7,7 @@ if cid ~= '' then
   return load_checkpoint(ARGV[2], ARGV[3], ARGV[4], cid, ttl)
 end
 cid = redis.call('GET', KEYS[1])
+if is_legacy(cid) then return -1 end
 if cid then
   local found = load_checkpoint(ARGV[2], ARGV[3], ARGV[4], cid, ttl)
   if found then

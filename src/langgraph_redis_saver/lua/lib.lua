@@ -10,6 +10,12 @@ local function esc(s)
   end))
 end
 
+-- A pickle (protocol 2+ starts with 0x80) where `latest` should hold a
+-- checkpoint id: a legacy session (docs/migration.md). No UTF-8 id starts so.
+local function is_legacy(v)
+  return v and string.byte(v, 1) == 128
+end
+
 -- Blob key suffixes are stored newline-separated; escaped parts never hold '\n'.
 local function blob_keys(prefix, field)
   local out = {}

@@ -14,6 +14,8 @@ local n_kept = tonumber(ARGV[5])
 local n_delta = tonumber(ARGV[6])
 local n_fields = tonumber(ARGV[10])
 local rec, latest, timeline, namespaces, wk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- A legacy pickled session sits where `latest` goes: refuse before writing anything.
+if is_legacy(redis.call('GET', latest)) then return -1 end
 
 local vbase = 10 + 2 * n_fields
 for i = 1, n_new do
