@@ -217,7 +217,7 @@ class _Migrator:
         try:
             state = parse_legacy(session, value, ttl_ms=ttl_ms, allowed=self.allowed)
         except LegacyPickleError as exc:
-            return SessionOutcome(session, "failed", f"unreadable pickle: {exc}", ttl_ms=ttl_ms)
+            return SessionOutcome(session, "failed", str(exc), ttl_ms=ttl_ms)
         outcome = SessionOutcome(
             session,
             "would migrate" if self.dry_run else "migrated",
@@ -229,8 +229,8 @@ class _Migrator:
             outcome.status = "skipped"
             outcome.reason = (
                 "refused to rebuild " + ", ".join(state.refused[:5])
-                + " (not in the class table; nothing was imported or run). Pass trusted"
-                " classes with allowed=[...] / --allow module.Class"
+                + " (not in the class table; nothing was imported or run); trusted"
+                " application classes: migrate_pickle_sessions(..., allowed=[...])"
             )  # fmt: skip
             return outcome
         if self.dry_run:

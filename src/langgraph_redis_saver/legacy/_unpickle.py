@@ -543,7 +543,7 @@ def read_pickle(
         # Truncated or corrupted input: UnpicklingError, EOFError, KeyError
         # (unknown opcode or memo), IndexError (empty stack), ValueError, ...
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        raise LegacyPickleError(f"not a readable pickle ({_short(reason)[:200]})") from None
+        raise LegacyPickleError(f"corrupted or truncated pickle ({reason[:200]})") from None
     finisher = _Finisher({**_LC_TABLE, **_user_table(allowed)})
     try:
         value = finisher.run(raw)
