@@ -2,8 +2,8 @@
 
 Library and Redis errors become one-line `click.ClickException` messages
 (exit code 1) that name the server but never its password. The only
-commands that write are ``delete`` ones, and only after ``--yes`` or a
-confirmation.
+commands that write are ``delete`` and ``migrate`` (cli/migrate.py), and only
+after ``--yes`` or a confirmation.
 """
 
 from __future__ import annotations
