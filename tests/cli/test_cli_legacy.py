@@ -166,3 +166,18 @@ def test_lgrs_migrate_1000_sessions_with_hostile_and_corrupted_ones(
         assert out["turn_count"] == 2
     assert not client.exists(f"{prefix}:cli_0421:checkpoint_id_0")
     assert len(json.loads(lgrs("sessions", "--legacy", "--json").stdout)) == 5
+
+
+def test_lgrs_migrate_to_another_database(
+    lgrs: Lgrs, redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    write_legacy_session(client, "a", prefix=prefix, ttl=600)
+    other = redis_url.rsplit("/", 1)[0] + "/1"
+    out = json.loads(lgrs("migrate", "--from-pickle", "--to-url", other, "--yes", "--json").stdout)
+    assert out["migrated"] == 1
+    assert not client.exists(f"{prefix}:a:latest")  # moved, not kept
+    with RedisCheckpointSaver.from_url(other, key_prefix=prefix) as saver:
+        found = saver.get_tuple({"configurable": {"thread_id": "a"}})
+        assert found is not None and found.checkpoint["channel_values"]["turn_count"] == 2
+        assert 0 < saver._sync().ttl(saver.keys.namespace("a", "").latest) <= 600
+        saver.clear_all()
