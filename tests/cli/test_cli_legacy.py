@@ -181,3 +181,18 @@ def test_lgrs_migrate_to_another_database(
         assert found is not None and found.checkpoint["channel_values"]["turn_count"] == 2
         assert 0 < saver._sync().ttl(saver.keys.namespace("a", "").latest) <= 600
         saver.clear_all()
+
+
+def test_lgrs_shows_a_session_whose_migration_was_interrupted(
+    lgrs: Lgrs, redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    write_legacy_session(client, "a", prefix=prefix)
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        backup = saver.keys.session_base("a") + "legacy:pickle"
+    client.rename(f"{prefix}:a:latest", backup)  # where a crash mid-migration leaves it
+    (row,) = json.loads(lgrs("sessions", "--legacy", "--json").stdout)
+    assert row["status"] == "migrating"
+    assert json.loads(lgrs("show", "a", "--json").stdout)["legacy"] is True
+    assert "migrated 1" in lgrs("migrate", "--from-pickle", "--yes").stdout
+    assert "legacy" not in json.loads(lgrs("show", "a", "--json").stdout)
+    assert not client.exists(backup)
