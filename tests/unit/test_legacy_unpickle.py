@@ -95,7 +95,7 @@ def test_read_pickle_unknown_classes_become_placeholders_with_their_fields() -> 
     assert placeholder.to_plain()["__legacy_type__"] == f"{__name__}.Profile"
 
 
-def test_read_pickle_allowed_classes_are_rebuilt_without_their_validators() -> None:
+def test_read_pickle_allowed_classes_are_rebuilt_from_their_fields() -> None:
     read = read_pickle(pickle.dumps({"p": Profile(name="ada", score=1.0)}), allowed=[Profile])
     assert read.refused == []
     assert read.value["p"] == Profile(name="ada", score=1.0)

@@ -377,8 +377,9 @@ def migrate_pickle_sessions(
         as_node: Node name, or a function of the values returning one.
         transform: Maps the legacy values to the graph's state (rename or drop
             fields) before writing.
-        allowed: Application classes to rebuild from the pickles (matched by
-            module and qualified name, rebuilt without running their code).
+        allowed: Trusted application classes to rebuild from the pickles
+            (matched by module and qualified name, rebuilt from their fields
+            as registered classes are; never through ``__reduce__``).
         dry_run: Only report what would be done.
         keep_legacy: Leave the pickles (in place: at
             ``<session keys>legacy:pickle``, with their TTL).

@@ -18,10 +18,12 @@ ever imported or called:
   becomes a placeholder.
 - ``PERSID``, ``BINPERSID``: persistent ids become placeholders.
 
-After loading, `_Finisher` turns records into values: classes in the table
-(LangChain messages and documents, UUID, and classes the caller passes) are
-rebuilt from their field dicts without running their code (the same rebuild
-`SafeMsgpackSerializer` uses), and everything else becomes a `LegacyObject`
+After loading, `_Finisher` turns records into values: LangChain messages and
+documents and UUID are rebuilt from their pickled fields without running
+their code (the same rebuild `SafeMsgpackSerializer` uses); classes the caller
+passes are trusted and rebuilt from their fields as registered classes are
+(pydantic models validated, dataclasses through ``__init__``; never their
+``__setstate__`` or ``__reduce__``); everything else becomes a `LegacyObject`
 placeholder carrying the type name and the fields or arguments the pickle held.
 Size, nesting depth and expanded node count are bounded.
 """
@@ -514,7 +516,8 @@ def read_pickle(
         data: The pickle bytes (any protocol).
         allowed: Extra classes to rebuild (pydantic models, dataclasses,
             Enums, NamedTuples), matched by module and qualified name and
-            rebuilt from their fields without running their code.
+            rebuilt from their pickled fields as registered classes are
+            (trusted: pydantic validation and dataclass ``__init__`` run).
         max_bytes: Refuse bigger pickles.
 
     Returns:
