@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import decimal
 import pickle
@@ -99,6 +100,28 @@ def test_read_pickle_allowed_classes_are_rebuilt_from_their_fields() -> None:
     read = read_pickle(pickle.dumps({"p": Profile(name="ada", score=1.0)}), allowed=[Profile])
     assert read.refused == []
     assert read.value["p"] == Profile(name="ada", score=1.0)
+
+
+SETSTATE_CALLS: list[Any] = []
+
+
+@dataclasses.dataclass
+class Note:
+    text: str
+
+    def __setstate__(self, state: Any) -> None:
+        SETSTATE_CALLS.append(state)
+        self.__dict__.update(state)
+
+
+def test_read_pickle_never_calls_setstate_of_allowed_classes() -> None:
+    data = pickle.dumps({"n": Note("hi")})
+    pickle.loads(data)
+    assert SETSTATE_CALLS  # plain pickle does call it
+    SETSTATE_CALLS.clear()
+    read = read_pickle(data, allowed=[Note])
+    assert read.value == {"n": Note("hi")} and read.refused == []
+    assert SETSTATE_CALLS == []
 
 
 @pytest.mark.parametrize("kind", HOSTILE_KINDS)
