@@ -265,7 +265,8 @@ class _Migrator:
             steps.append(f"move the pickle to {self.legacy.backup(found.session_id)}")
         steps.append("write 1 checkpoint")
         if not self.keep_legacy:
-            steps.append(f"delete the pickle and {len(found.id_keys)} old checkpoint keys")
+            n = len(found.id_keys)
+            steps.append(f"delete the pickle and {n} old checkpoint key{'s' if n != 1 else ''}")
         return "; ".join(steps)
 
     def move_aside(self, found: LegacySession, value: bytes) -> tuple[Status, str] | None:
