@@ -326,21 +326,31 @@ class _Migrator:
         pipe.execute()
 
     def cleanup(self, found: LegacySession, pickle_key: str, expect: bytes | None = None) -> None:
-        """Delete the pickle (if still `expect`, when given) and the old store's id keys."""
-        doomed = [k for k in found.id_keys if is_pickle(self.source.getrange(k, 0, 1))]
+        """Delete the pickle (if still `expect`, when given) and the old store's id keys.
+
+        The pickle is deleted under WATCH in its own transaction; the id keys
+        (other slots in a cluster) one by one after it.
+        """
         with self.source.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(pickle_key)
-                if expect is not None and pipe.get(pickle_key) != expect:
-                    doomed_pickle: list[str] = []  # rewritten meanwhile: not ours to delete
-                else:
-                    doomed_pickle = [pickle_key]
+                unchanged = expect is None or pipe.get(pickle_key) == expect
                 pipe.multi()
-                for key in doomed_pickle + doomed:
-                    pipe.delete(key)
+                if unchanged:  # rewritten meanwhile: not ours to delete
+                    pipe.delete(pickle_key)
                 pipe.execute()
             except WatchError:
                 pass  # changed meanwhile: leave it; the new checkpoint is complete
+        pipe = self.source.pipeline(transaction=False)
+        for key in found.id_keys:
+            pipe.getrange(key, 0, 1)
+        heads = pipe.execute() if found.id_keys else []
+        doomed = [k for k, head in zip(found.id_keys, heads, strict=True) if is_pickle(head)]
+        if doomed:
+            pipe = self.source.pipeline(transaction=False)
+            for key in doomed:
+                pipe.delete(key)
+            pipe.execute()
 
 
 def migrate_pickle_sessions(
