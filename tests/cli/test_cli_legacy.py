@@ -196,3 +196,12 @@ def test_lgrs_shows_a_session_whose_migration_was_interrupted(
     assert "migrated 1" in lgrs("migrate", "--from-pickle", "--yes").stdout
     assert "legacy" not in json.loads(lgrs("show", "a", "--json").stdout)
     assert not client.exists(backup)
+
+
+def test_lgrs_legacy_output_is_inert(lgrs: Lgrs, client: redis.Redis, prefix: str) -> None:
+    session = "evil\x1b]0;owned\x07\u202e"
+    write_legacy_session(client, session, prefix=prefix, payload=b"\x80\x04\x95\x1b[2J")
+    for args in (("sessions", "--legacy"), ("migrate", "--from-pickle", "--dry-run")):
+        result = lgrs(*args, code=1 if args[0] == "migrate" else 0)
+        assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+        assert "evil\\x1b]0;owned\\x07" in result.stdout

@@ -55,7 +55,7 @@ def show_legacy(settings: Settings, b: Browser, session: str, *, full: bool, tai
     out.print(Text("LEGACY pickled session, read-only (restricted unpickler)", style="bold yellow"))
     if state.refused:
         names = ", ".join(state.refused)
-        out.print(Text(f"  not rebuilt (shown as placeholders): {names}", style="yellow"))
+        out.print(output.safe(f"  not rebuilt (shown as placeholders): {names}", style="yellow"))
     hint = f"convert it to resume it: {MIGRATE_HINT}"
     output.render_conversation(out, conv, full=full, tail=tail, hint=hint)
     out.print(Text(f"\n  {hint}", style="dim"))
@@ -96,13 +96,13 @@ def sessions_legacy(settings: Settings, b: Browser, limit: int) -> None:
     )
     for r in rows:
         table.add_row(
-            Text(r.session_id),
+            output.safe(r.session_id),
             output.human_time(r.updated_at),
             "-" if r.messages is None else str(r.messages),
-            "-" if r.turn_count is None else Text(str(r.turn_count)),
+            "-" if r.turn_count is None else output.safe(str(r.turn_count)),
             output.human_duration(r.ttl),
             output.human_bytes(r.bytes),
-            Text(r.status),
+            output.safe(r.status),
         )
     if rows:
         out.print(table)
@@ -247,10 +247,10 @@ def _render_report(report: Any, seconds: float, where: str) -> None:
     total = len(report.outcomes)
     if report.dry_run:
         for o in report.outcomes:
-            line = Text(f"{o.session_id}  ")
+            line = output.safe(f"{o.session_id}  ")
             line.append(o.status, style="bold")
             detail = f"{o.messages} messages, fields {', '.join(o.fields)}; " if o.fields else ""
-            line.append(f": {detail}{o.reason}")
+            line.append_text(output.safe(f": {detail}{o.reason}"))
             out.print(line)
         head = f"dry run: would migrate {counts['would migrate']}"
     else:
@@ -267,4 +267,4 @@ def _render_report(report: Any, seconds: float, where: str) -> None:
         if rows:
             out.print(Text(f"{status}:", style="bold"))
             for o in rows:
-                out.print(Text(f"  {o.session_id}  {o.reason}"))
+                out.print(output.safe(f"  {o.session_id}  {o.reason}"))
