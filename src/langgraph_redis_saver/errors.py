@@ -14,6 +14,9 @@ Every error the package raises itself derives from `RedisSaverError`::
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
 
+    StoredDataWarning(UserWarning)              a stored value was read back as plain data
+                                                or as the closest object (code changed)
+
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
 could not be reached, and wrapping them would hide redis-py's retry semantics.
@@ -31,6 +34,7 @@ __all__ = [
     "RedisServerNotFoundError",
     "SerializationError",
     "SessionNotFoundError",
+    "StoredDataWarning",
     "UnsafeTypeError",
 ]
 
@@ -96,3 +100,12 @@ class LegacySessionError(RedisSaverError):
 
 class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):
     """No ``redis-server`` binary to start a throwaway server with."""
+
+
+class StoredDataWarning(UserWarning):
+    """A stored value could not be rebuilt exactly and was read as the closest match.
+
+    Emitted once per class and reason: the class is not imported, not a data
+    class, not allowed in strict mode, or its fields or members changed since
+    the value was written. The message names the call that fixes it.
+    """
