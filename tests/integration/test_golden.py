@@ -1,0 +1,106 @@
+"""Sessions stored by earlier versions stay readable.
+
+Each generation in ``tests/fixtures/golden/`` holds the raw keys of sessions
+written by the code of its day (several graph shapes, compressed and plain
+blobs, a subgraph namespace, hidden ancestors, an odd session id) and what
+that code read back. The keys are restored into a fresh server and read with
+today's code: any difference fails. A format change that would strand stored
+sessions fails here; see CONTRIBUTING.md for how to add a generation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from fixtures.golden_io import observe, restore_keys
+from langgraph_redis_saver import RedisCheckpointSaver
+from support.redis_server import RedisServer
+
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden"
+GENERATIONS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
+SESSIONS = [
+    (gen, path.stem)
+    for gen in GENERATIONS
+    for path in sorted((GOLDEN / gen).glob("*.json"))
+    if path.stem != "keys"
+]
+
+
+def _load(generation: str, name: str) -> Any:
+    return json.loads((GOLDEN / generation / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def golden_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("golden")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _restore(server: RedisServer, generation: str) -> None:
+    with redis.Redis.from_url(server.url) as client:
+        client.flushall()
+        restore_keys(client, _load(generation, "keys"))
+
+
+@pytest.fixture(scope="module")
+def restored(golden_server: RedisServer) -> Iterator[Any]:
+    """The server with one generation restored, restoring again only when needed."""
+    current: list[str] = []
+
+    def use(generation: str) -> str:
+        if current != [generation]:
+            _restore(golden_server, generation)
+            current[:] = [generation]
+        return golden_server.url
+
+    yield use
+
+
+def test_golden_generations_exist() -> None:
+    assert GENERATIONS and SESSIONS, f"no golden fixtures under {GOLDEN}"
+
+
+@pytest.mark.parametrize(("generation", "name"), SESSIONS)
+async def test_golden_session_reads_as_when_written(
+    restored: Any, mode: str, generation: str, name: str
+) -> None:
+    doc = _load(generation, name)
+    url = restored(generation)
+    async with RedisCheckpointSaver.from_url(url, ttl=None, **doc["saver_options"]) as saver:
+        got = await observe(saver, mode, doc["graph"], doc["thread_id"])
+    expected = doc["expected"]
+    for part in ("latest", "listing", "state", "state_history"):
+        assert got[part] == expected[part], (
+            f"{generation}/{name}: {part} differs from what was stored; stored sessions "
+            f"of this generation would read differently (see CONTRIBUTING.md)"
+        )
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+async def test_golden_sessions_list_across_sessions_and_by_user(
+    restored: Any, mode: str, generation: str
+) -> None:
+    docs = [_load(generation, name) for gen, name in SESSIONS if gen == generation]
+    url = restored(generation)
+    async with RedisCheckpointSaver.from_url(url, ttl=None) as saver:
+        if mode == "sync":
+            every = list(saver.list(None))
+            by_user = saver.list_sessions(filter={"user_id": "alice"})
+        else:
+            every = [t async for t in saver.alist(None)]
+            by_user = await saver.alist_sessions(filter={"user_id": "alice"})
+    got = {(t.config["configurable"]["thread_id"], t.checkpoint["id"]) for t in every}
+    listed = [(doc["thread_id"], t) for doc in docs for t in doc["expected"]["listing"]]
+    expected = {(thread, t["checkpoint"]["id"]) for thread, t in listed}
+    assert got == expected
+    alice = {doc["thread_id"] for doc in docs if doc["user_id"] == "alice"}
+    assert {s.thread_id for s in by_user} == alice
