@@ -6,6 +6,7 @@
 from ._admin import SessionInfo
 from ._version import __version__
 from .errors import (
+    CheckpointConflictError,
     CheckpointCorruptedError,
     ConfigurationError,
     DecodeError,
@@ -22,6 +23,7 @@ from .serde import SafeMsgpackSerializer
 
 __all__ = [
     "DEFAULT_TTL",
+    "CheckpointConflictError",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",

@@ -8,6 +8,7 @@ Every error the package raises itself derives from `RedisSaverError`::
     │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
     │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
+    ├── CheckpointConflictError                 a write builds on what was removed meanwhile
     ├── SchemaVersionError                      stored data was written by a newer format
     ├── SessionNotFoundError(LookupError)       no such session, namespace or checkpoint
     └── RedisServerNotFoundError(FileNotFoundError)
@@ -21,6 +22,7 @@ could not be reached, and wrapping them would hide redis-py's retry semantics.
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointConflictError",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
@@ -64,6 +66,18 @@ class CheckpointCorruptedError(RedisSaverError):
     hand, keys evicted under memory pressure (any `maxmemory-policy` other
     than `noeviction`: every saver key carries a TTL, so `volatile-*`
     policies evict them too), or data written by another tool.
+    """
+
+
+class CheckpointConflictError(RedisSaverError):
+    """A write was refused because what it builds on was removed after it was read.
+
+    Raised by ``put`` when the checkpoint it continues from (or a DeltaChannel
+    ancestor, or a channel value it reuses) was removed by ``prune()``,
+    ``max_checkpoints_per_session``, ``delete_for_runs`` or expiry while the
+    run was in flight. Nothing was written and the session stays readable;
+    read the session again (``get_state``) and continue from its newest
+    checkpoint.
     """
 
 
