@@ -12,7 +12,7 @@ import json
 import random
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +36,18 @@ from ._records import (
     record_fields,
     run_member,
 )
-from .errors import ConfigurationError
+from .errors import (
+    CheckpointCorruptedError,
+    ConfigurationError,
+    IndexWarning,
+    RedisSaverError,
+    SkippedSessionWarning,
+)
 from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
 from .lua import calls
 
 __all__ = [
     "Context",
-    "IndexWarning",
     "delete_thread_flow",
     "drop_call",
     "entry",
@@ -205,10 +210,6 @@ def put_flow(
         # every put): take them out of their runs' index sets too.
         yield Batch(unindex_runs(ctx, thread_id, checkpoint_ns, replies[1][1]))
     return make_config(thread_id, checkpoint_ns, cid)
-
-
-class IndexWarning(UserWarning):
-    """A cross-session index key could not be updated (the checkpoint was stored)."""
 
 
 def _warn_index(ctx: Context, errors: Sequence[Any]) -> None:
@@ -397,8 +398,11 @@ def list_flow(
                 [("ZREVRANGE", ctx.keys.sessions, start, start + SESSIONS_PAGE - 1)]
             )
             for raw in ids:
-                emitted = yield from _list_thread(
-                    ctx, raw.decode(), None, None, before_id, fjson, remaining
+                emitted = yield from _skip_damaged(
+                    raw,
+                    lambda t, left=remaining: _list_thread(  # type: ignore[misc]
+                        ctx, t, None, None, before_id, fjson, left, tolerant=True
+                    ),
                 )
                 if remaining is not None:
                     remaining -= emitted
@@ -413,6 +417,42 @@ def list_flow(
     yield from _list_thread(ctx, thread_id, checkpoint_ns, exact_id, before_id, fjson, remaining)
 
 
+def _skip_damaged(raw_id: bytes, flow: Callable[[str], Flow[int]]) -> Flow[int]:
+    """Run one session's part of ``list(None)``; a session that cannot be read
+    is skipped with a `SkippedSessionWarning` naming it, so one damaged
+    session does not hide every other."""
+    try:
+        thread_id = raw_id.decode()
+    except UnicodeDecodeError:
+        warnings.warn(
+            f"list(None) skipped the sessions index entry {raw_id!r:.120}: not a UTF-8 "
+            f"session id (written by another tool?)",
+            SkippedSessionWarning,
+            stacklevel=4,
+        )
+        return 0
+    try:
+        return (yield from flow(thread_id))
+    except RedisSaverError as exc:
+        warnings.warn(
+            f"list(None) skipped session {thread_id!r:.120}: {exc!s:.300}. Inspect it with "
+            f"`lgrs show {thread_id!r:.120}` or remove it with delete_thread().",
+            SkippedSessionWarning,
+            stacklevel=4,
+        )
+        return 0
+
+
+def _checked(replies: Sequence[Any], thread_id: str) -> Sequence[Any]:
+    """`replies` of a tolerant batch, raising the first error as damage of the session."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise CheckpointCorruptedError(
+                f"session {thread_id!r:.120} cannot be read: {reply!s:.300}"
+            )
+    return replies
+
+
 def _list_thread(
     ctx: Context,
     thread_id: str,
@@ -421,21 +461,28 @@ def _list_thread(
     before_id: str | None,
     fjson: str,
     limit: int | None,
+    *,
+    tolerant: bool = False,
 ) -> Flow[int]:
+    """Emit one session's checkpoints. `tolerant`: an error reply is raised
+    in the flow as `CheckpointCorruptedError` (for `_skip_damaged`)."""
+    every = frozenset(range(64)) if tolerant else frozenset()
     if exact_id is not None and before_id is not None and not exact_id < before_id:
         return 0
     if checkpoint_ns is not None:
         namespaces = [checkpoint_ns]
     else:
         ns_keys = ctx.keys.namespace(thread_id, "")
-        (members,) = yield Batch([("SMEMBERS", ns_keys.namespaces)])
-        namespaces = sorted({m.decode() for m in members} | {""})
+        (members,) = _checked(
+            (yield Batch([("SMEMBERS", ns_keys.namespaces)], tolerate=every)), thread_id
+        )
+        namespaces = sorted({m.decode(errors="replace") for m in members} | {""})
     page = limit if limit is not None else LIST_PAGE
     cursors: dict[str, str | None] = {ns: before_id for ns in namespaces}
     emitted = 0
     while cursors:
         order = list(cursors)
-        replies = yield Batch(
+        batch = Batch(
             [
                 _list_call(
                     ctx, ctx.keys.namespace(thread_id, ns), cursors[ns], page, fjson, exact_id
@@ -443,6 +490,9 @@ def _list_thread(
                 for ns in order
             ]
         )
+        if tolerant:
+            batch.tolerate = frozenset(range(len(batch.commands)))
+        replies = _checked((yield batch), thread_id)
         found: list[CheckpointTuple] = []
         for ns, (entries, cursor) in zip(order, replies, strict=False):
             found += [entry(ctx, thread_id, ns, e) for e in entries]

@@ -14,6 +14,12 @@ Every error the package raises itself derives from `RedisSaverError`::
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
 
+Warnings, for what the saver works around without failing the call::
+
+    RedisSaverWarning(UserWarning)
+    ├── IndexWarning                            a cross-session index key could not be updated
+    └── SkippedSessionWarning                   list(None) skipped a damaged session
+
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
 could not be reached, and wrapping them would hide redis-py's retry semantics.
@@ -23,6 +29,9 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointConflictError",
+    "IndexWarning",
+    "RedisSaverWarning",
+    "SkippedSessionWarning",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
@@ -91,3 +100,19 @@ class SessionNotFoundError(RedisSaverError, LookupError):
 
 class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):
     """No ``redis-server`` binary to start a throwaway server with."""
+
+
+class RedisSaverWarning(UserWarning):
+    """Base class of the warnings langgraph-redis-saver emits."""
+
+
+class IndexWarning(RedisSaverWarning):
+    """A cross-session index key could not be updated; the checkpoint was stored.
+
+    The key holds a value of another type (written by hand or by another
+    tool). Delete it: the next writes rebuild it.
+    """
+
+
+class SkippedSessionWarning(RedisSaverWarning):
+    """``list(None)`` skipped a session it could not read; the message names it."""

@@ -56,10 +56,12 @@ def restored(golden_server: RedisServer) -> Iterator[Any]:
     """The server with one generation restored, restoring again only when needed."""
     current: list[str] = []
 
-    def use(generation: str) -> str:
+    def use(generation: str, *, then_changed: bool = False) -> str:
         if current != [generation]:
             _restore(golden_server, generation)
             current[:] = [generation]
+        if then_changed:
+            current.clear()  # the caller changes the data: restore again next time
         return golden_server.url
 
     yield use
@@ -104,3 +106,23 @@ async def test_golden_sessions_list_across_sessions_and_by_user(
     assert got == expected
     alice = {doc["thread_id"] for doc in docs if doc["user_id"] == "alice"}
     assert {s.thread_id for s in by_user} == alice
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+async def test_golden_sessions_delete_without_leftovers(
+    restored: Any, mode: str, generation: str
+) -> None:
+    """Deleting sessions stored by an older version removes every key they
+    own and their entries in every cross-session index (a numeric user id
+    included), whatever record fields that version wrote."""
+    docs = [_load(generation, name) for gen, name in SESSIONS if gen == generation]
+    url = restored(generation, then_changed=True)
+    async with RedisCheckpointSaver.from_url(url, ttl=None) as saver:
+        for doc in docs:
+            if mode == "sync":
+                saver.delete_thread(doc["thread_id"])
+            else:
+                await saver.adelete_thread(doc["thread_id"])
+        with redis.Redis.from_url(url) as client:
+            left = sorted(client.scan_iter(match=saver.keys.prefix_pattern()))
+    assert left == []

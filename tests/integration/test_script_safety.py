@@ -92,3 +92,186 @@ async def test_script_errors_name_the_file_and_line(
     located = re.search(r"\((lib\.lua:\d+)\)", str(lib_error.value))
     assert located, str(lib_error.value)
     assert "ttl > 0" in _line_of(LUA_DIR / "lib.lua", located.group(1))
+
+
+# -- parent cycles: bounded walks --------------------------------------------------
+
+
+async def _delta_chain(api: Any, thread: str) -> list[dict[str, Any]]:
+    """Three checkpoints: a `log` snapshot, then two that rebuild `log` from it."""
+    cp1 = checkpoint({"log": ["a"]}, log="1")
+    c1 = await api.put(config(thread), cp1, meta(0), {"log": "1"})
+    cp2 = checkpoint({}, log="2")
+    c2 = await api.put(c1, cp2, meta(1, counters_since_delta_snapshot={"log": 1}), {"log": "2"})
+    cp3 = checkpoint({}, log="3")
+    c3 = await api.put(c2, cp3, meta(2, counters_since_delta_snapshot={"log": 2}), {"log": "3"})
+    return [c1, c2, c3]
+
+
+def _cid(cfg: dict[str, Any]) -> str:
+    return str(cfg["configurable"]["checkpoint_id"])
+
+
+@pytest.mark.parametrize("cycle", ["self", "two"])
+@pytest.mark.parametrize("operation", ["put", "delta", "prune"])
+async def test_parent_cycle_is_an_error_not_a_hang(
+    guarded: RedisCheckpointSaver, mode: str, cycle: str, operation: str
+) -> None:
+    from langgraph_redis_saver import CheckpointCorruptedError
+    from support.api import Api
+
+    api = Api(guarded, mode)
+    thread = f"cycle-{cycle}-{operation}"
+    _, c2, c3 = await _delta_chain(api, thread)
+    ns = guarded.keys.namespace(thread, "")
+    r = redis.Redis.from_url(guarded._url or "")
+    # An attacker with write access edits a record's parent field.
+    r.hset(ns.record(_cid(c2)), "parent", _cid(c2) if cycle == "self" else _cid(c3))
+    before = {k: r.dump(k) for k in r.scan_iter(match=guarded.keys.session_pattern(thread))}
+    with pytest.raises(CheckpointCorruptedError, match="loops back"):
+        if operation == "put":
+            cp4 = checkpoint({}, log="4")
+            await api.put(c3, cp4, meta(3, counters_since_delta_snapshot={"log": 3}), {"log": "4"})
+        elif operation == "delta":
+            await api.get_delta_channel_history(config=c3, channels=["log"])
+        else:
+            await api.prune([thread])
+    # Nothing was written before the walk failed, and the server answers.
+    after = {k: r.dump(k) for k in r.scan_iter(match=guarded.keys.session_pattern(thread))}
+    assert after == before
+    assert r.ping()
+    r.close()
+
+
+# -- prune/cap race: a put whose base was removed ----------------------------------------
+
+
+@pytest.mark.parametrize("remover", ["prune", "cap", "delta_prune"])
+async def test_put_after_its_parent_was_pruned_leaves_a_readable_session(
+    redis_url: str, prefix: str, mode: str, remover: str
+) -> None:
+    from langgraph_redis_saver import CheckpointConflictError
+    from support.api import Api
+
+    cap = {"max_checkpoints_per_session": 1} if remover == "cap" else {}
+    async with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix, **cap) as saver:
+        api = Api(saver, mode)
+        thread = f"race-{remover}"
+        if remover == "delta_prune":
+            # The run read c3, whose `log` is rebuilt from c1; meanwhile another
+            # writer moved on and prune() removed c1..c3.
+            _, _, held = await _delta_chain(api, thread)
+            other = checkpoint({"log": ["b"]}, log="9")
+            await api.put(held, other, meta(3), {"log": "9"})
+            await api.prune([thread])
+            late = checkpoint({}, log="4")
+            late_meta = meta(3, counters_since_delta_snapshot={"log": 3})
+            new_versions = {"log": "4"}
+        else:
+            # The run read c1 (its `profile` blob is reused by what it writes);
+            # meanwhile two more turns changed `profile` and the cap or prune()
+            # removed c1 with that blob.
+            c1 = await api.put(config(thread), checkpoint({"profile": "v1"}, profile="1"),
+                               meta(0), {"profile": "1"})  # fmt: skip
+            held = c1
+            cfg = c1
+            for step in (2, 3):
+                cp = checkpoint({"profile": f"v{step}"}, profile=str(step))
+                cfg = await api.put(cfg, cp, meta(step - 1), {"profile": str(step)})
+            if remover == "prune":
+                await api.prune([thread])
+            assert await api.get_tuple(c1) is None
+            late = checkpoint({"profile": "v1", "turn": 1}, profile="1", turn="1")
+            late_meta = meta(1)
+            new_versions = {"turn": "1"}
+        newest = await api.get_tuple(config(thread))
+        with pytest.raises(CheckpointConflictError, match="removed"):
+            await api.put(held, late, late_meta, new_versions)
+        # Refused before writing: the session reads as before, latest included.
+        after = await api.get_tuple(config(thread))
+        assert after is not None and after.checkpoint["id"] == newest.checkpoint["id"]
+        assert after.checkpoint["channel_values"] == newest.checkpoint["channel_values"]
+        assert [t.checkpoint["id"] for t in await api.list(config(thread))]
+        assert await api.get_tuple(config(thread, late["id"])) is None
+
+
+# -- index values are opaque strings ----------------------------------------------------
+
+
+@pytest.mark.parametrize("user", [1234567890123456, 2**60 + 1, 0.1, "007"])
+async def test_numeric_user_id_leaves_the_user_index_on_delete(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, user: Any
+) -> None:
+    thread = "numeric-user"
+    cfg = {"configurable": {"thread_id": thread, "checkpoint_ns": "", "user_id": user}}
+    cp = checkpoint({"a": 1})
+    await api.put(cfg, cp, meta(0), cp["channel_versions"])
+    index = saver.keys.sessions_by("user_id", user)
+    r = redis.Redis.from_url(redis_url)
+    assert r.zrange(index, 0, -1) == [thread.encode()]
+    await api.delete_thread(thread)
+    # Nothing of the session stays in the per-user index: another user who
+    # later reuses the id is not listed under this user.
+    assert not r.exists(index)
+    assert await api.list_sessions(filter={"user_id": user}) == []
+    r.close()
+
+
+# -- a damaged shared index key ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cluster", [False, True], ids=["standalone", "cluster-keys"])
+async def test_wrong_type_sessions_index_does_not_fail_put(
+    redis_url: str, prefix: str, mode: str, cluster: bool
+) -> None:
+    from langgraph_redis_saver import IndexWarning
+    from support.api import Api
+
+    # cluster=True on a standalone server: hash-tagged keys, index commands
+    # pipelined after the script, as on a cluster.
+    sync, aclient = redis.Redis.from_url(redis_url), redis.asyncio.Redis.from_url(redis_url)
+    saver = RedisCheckpointSaver(sync, aclient=aclient, key_prefix=prefix, cluster=cluster)
+    api = Api(saver, mode)
+    sync.set(saver.keys.sessions, "not a sorted set")
+    cp = checkpoint({"a": 1})
+    with pytest.warns(IndexWarning, match="delete it"):
+        stored = await api.put(config("wrongtype"), cp, meta(0), cp["channel_versions"])
+    assert stored == config("wrongtype", cp["id"])
+    got = await api.get_tuple(config("wrongtype"))
+    assert got is not None and got.checkpoint["channel_values"] == {"a": 1}
+    sync.close()
+    await aclient.aclose()
+
+
+# -- one damaged session among many -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["record", "wrongtype", "non-utf8"])
+async def test_list_all_sessions_skips_a_damaged_one(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, damage: str
+) -> None:
+    from langgraph_redis_saver import SkippedSessionWarning
+
+    ids = {}
+    for thread in ("good-1", "bad", "good-2"):
+        cp = checkpoint({"a": thread})
+        await api.put(config(thread), cp, meta(0), cp["channel_versions"])
+        ids[thread] = cp["id"]
+    r = redis.Redis.from_url(redis_url)
+    ns = saver.keys.namespace("bad", "")
+    if damage == "record":
+        r.hset(ns.record(ids["bad"]), "checkpoint", b"garbage without a header")
+        culprit = "'bad'"
+    elif damage == "wrongtype":
+        r.delete(ns.timeline)
+        r.set(ns.timeline, "x")
+        culprit = "'bad'"
+    else:
+        r.zadd(saver.keys.sessions, {b"\xff\xfe-not-utf8": 1})
+        culprit = "xff"
+    with pytest.warns(SkippedSessionWarning, match=culprit):
+        listed = await api.list(None)
+    got = {t.config["configurable"]["thread_id"] for t in listed}
+    assert {"good-1", "good-2"} <= got
+    assert ("bad" in got) == (damage == "non-utf8")
+    r.close()
