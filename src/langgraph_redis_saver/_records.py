@@ -55,6 +55,7 @@ RECORD_FORMAT = b"1"
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
 _SEPARATOR = re.compile(rb"[\x00\x01]")
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
@@ -167,8 +168,7 @@ def record_fields(
     if run is not None:
         fields.append((Field.RUN, run))
     if indexed:
-        text = json.dumps([list(kv) for kv in indexed], ensure_ascii=False, separators=(",", ":"))
-        fields.append((Field.INDEXED, text))
+        fields.append((Field.INDEXED, _COMPACT_JSON([list(kv) for kv in indexed])))
     return fields
 
 

@@ -135,15 +135,20 @@ class Script:
 def _layout(
     script: Script, kind: str, slots: Sequence[Slot], given: Mapping[str, Any]
 ) -> list[Any]:
-    names = {s.name for s in slots}
-    if names != given.keys():
-        raise TypeError(f"{script.name} {kind}: expected {sorted(names)}, got {sorted(given)}")
+    # Same size and every slot name present: exactly the header's names.
     out: list[Any] = []
-    for slot in slots:
-        if slot.variadic:
-            out.extend(given[slot.name])
-        else:
-            out.append(given[slot.name])
+    try:
+        if len(given) != len(slots):
+            raise KeyError
+        for slot in slots:
+            if slot.variadic:
+                out.extend(given[slot.name])
+            else:
+                out.append(given[slot.name])
+    except KeyError:
+        raise TypeError(
+            f"{script.name} {kind}: expected {sorted(s.name for s in slots)}, got {sorted(given)}"
+        ) from None
     return out
 
 

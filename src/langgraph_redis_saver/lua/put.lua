@@ -65,9 +65,10 @@ if n_kept > 0 then
     for i = 1, #kept do
       if redis.call('EXISTS', kept[i]) == 0 then
         return redis.error_reply('LGRS_CONFLICT checkpoint ' .. checkpoint_id ..
-          ' reuses the channel value ' .. kept[i] .. ', which is gone: the checkpoint it ' ..
-          'continues from (' .. parent_id .. ') was removed (prune(), ' ..
-          'max_checkpoints_per_session, delete_for_runs or expiry) after it was read')
+          ' reuses the channel value ' .. kept[i] .. ', which is gone: no earlier put ' ..
+          'stored it, or the checkpoint this one continues from (' .. parent_id .. ') was ' ..
+          'removed (prune(), max_checkpoints_per_session, delete_for_runs, expiry or ' ..
+          'eviction) after it was read')
       end
     end
   end
@@ -91,8 +92,8 @@ while cur ~= '' and #chans > 0 do
   if not f[3] then
     return redis.error_reply('LGRS_CONFLICT checkpoint ' .. checkpoint_id ..
       ' rebuilds DeltaChannel values from ancestor ' .. cur .. ', which is gone: it was ' ..
-      'removed (prune(), max_checkpoints_per_session, delete_for_runs or expiry) after ' ..
-      'the run read it')
+      'removed (prune(), max_checkpoints_per_session, delete_for_runs, expiry or ' ..
+      'eviction) after the run read it')
   end
   chain[#chain + 1] = {cur, f[2]}
   local rest = {}
