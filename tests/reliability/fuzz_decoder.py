@@ -4,9 +4,10 @@ Targets, fed garbage and mutations of valid data:
 
 - ``SafeMsgpackSerializer.loads_typed`` and ``decode_plain`` (any bytes, any
   type string);
-- ``_core.parse_entry``: a checkpoint as the Lua scripts return it (id, record
-  format, checkpoint, metadata, parent, blob list, blob values, pending
-  writes), each part valid, missing, truncated, bit-flipped or random.
+- ``_records.parse_entry`` (via ``_core.entry``): a checkpoint as the Lua
+  scripts return it (id, record format, checkpoint, metadata, parent, blob
+  list, blob values, pending writes), each part valid, missing, truncated,
+  bit-flipped or random.
 
 A *finding* is an exception that is not one of the package's own
 (`RedisSaverError`: ``DecodeError``, ``UnsafeTypeError``,
