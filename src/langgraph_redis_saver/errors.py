@@ -14,9 +14,11 @@ Every error the package raises itself derives from `RedisSaverError`::
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
 
-Warnings, for what the saver works around without failing the call::
+Warnings, for what the package works around without failing the call::
 
     RedisSaverWarning(UserWarning)
+    ├── StoredDataWarning                       a stored value was read back as plain data
+    │                                           or as the closest object (code changed)
     ├── IndexWarning                            a cross-session index key could not be updated
     └── SkippedSessionWarning                   list(None) skipped a damaged session
 
@@ -40,6 +42,7 @@ __all__ = [
     "RedisServerNotFoundError",
     "SerializationError",
     "SessionNotFoundError",
+    "StoredDataWarning",
     "UnsafeTypeError",
 ]
 
@@ -116,3 +119,12 @@ class IndexWarning(RedisSaverWarning):
 
 class SkippedSessionWarning(RedisSaverWarning):
     """``list(None)`` skipped a session it could not read; the message names it."""
+
+
+class StoredDataWarning(RedisSaverWarning):
+    """A stored value could not be rebuilt exactly and was read as the closest match.
+
+    Emitted once per class and reason: the class is not imported, not a data
+    class, not allowed in strict mode, or its fields or members changed since
+    the value was written. The message names the call that fixes it.
+    """
