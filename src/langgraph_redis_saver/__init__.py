@@ -7,15 +7,20 @@ import typing as _typing
 
 from ._version import __version__
 from .errors import (
+    CheckpointConflictError,
     CheckpointCorruptedError,
     ConfigurationError,
     DecodeError,
     EncryptedSessionError,
+    IndexWarning,
+    LegacySessionError,
     RedisSaverError,
+    RedisSaverWarning,
     RedisServerNotFoundError,
     SchemaVersionError,
     SerializationError,
     SessionNotFoundError,
+    SkippedSessionWarning,
     UnsafeTypeError,
 )
 from .keys import KeySchema
@@ -27,19 +32,24 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TTL",
+    "CheckpointConflictError",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
     "EncryptedSessionError",
+    "IndexWarning",
     "KeySchema",
+    "LegacySessionError",
     "RedisCheckpointSaver",
     "RedisSaverError",
+    "RedisSaverWarning",
     "RedisServerNotFoundError",
     "SafeMsgpackSerializer",
     "SchemaVersionError",
     "SerializationError",
     "SessionInfo",
     "SessionNotFoundError",
+    "SkippedSessionWarning",
     "UnsafeTypeError",
     "__version__",
 ]

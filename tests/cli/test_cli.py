@@ -100,6 +100,15 @@ def test_help_imports_neither_langgraph_nor_redis_nor_rich() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_lazy_migrate_command_lists_its_own_summary() -> None:
+    from langgraph_redis_saver.cli.migrate import migrate
+
+    listed = cli.commands["migrate"]
+    assert listed.get_short_help_str(200) == migrate.get_short_help_str(200)
+    result = CliRunner().invoke(cli, ["migrate", "--help"])
+    assert result.exit_code == 0 and "--from-pickle" in result.stdout
+
+
 def test_cli_default_channel_is_the_browsers() -> None:
     from langgraph_redis_saver import browse
     from langgraph_redis_saver.cli import app

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
-from redis.exceptions import NoPermissionError, ResponseError
+from redis.exceptions import NoPermissionError
 
 from langgraph_redis_saver._admin import list_sessions_flow
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
@@ -49,7 +49,6 @@ from ._flows import (
     message_counts_flow,
     pipeline_flow,
     scan_flow,
-    sizes_flow,
 )
 from ._plain import (
     CSV_COLUMNS,
@@ -324,10 +323,6 @@ class Browser:
             keys: Their keys, when already walked (`session_keys`).
         """
         owned = self.session_keys(thread_ids) if keys is None else keys
-        try:
-            return dict(self._run(sizes_flow({t: owned[t] for t in thread_ids})))
-        except ResponseError:
-            pass  # MEMORY or EVALSHA denied (a read-only ACL user): per key, below
         flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}

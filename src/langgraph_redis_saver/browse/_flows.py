@@ -7,16 +7,15 @@ round trips whatever the number of sessions.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph_redis_saver._core import Context, _unpack_typed
-from langgraph_redis_saver._drive import Batch, Call, Command, Emit, Flow, Scan
+from langgraph_redis_saver._core import Context
+from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
+from langgraph_redis_saver._records import unpack_typed
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import escape
-from langgraph_redis_saver.lua import Script
 
 __all__ = [
     "Counts",
@@ -24,7 +23,6 @@ __all__ = [
     "message_counts_flow",
     "pipeline_flow",
     "scan_flow",
-    "sizes_flow",
 ]
 
 PIPELINE_CHUNK = 2000
@@ -37,34 +35,6 @@ def pipeline_flow(commands: Sequence[Command]) -> Flow[list[Any]]:
     for start in range(0, len(commands), PIPELINE_CHUNK):
         replies += yield Batch(list(commands[start : start + PIPELINE_CHUNK]))
     return replies
-
-
-_MEMORY_SOURCE = """\
--- Live keys and bytes (MEMORY USAGE) of one session's keys, summed server-side.
--- KEYS: the session's keys (one slot: they share the session's hash tag)
-local n, bytes = 0, 0
-for _, key in ipairs(KEYS) do
-  local used = redis.call('MEMORY', 'USAGE', key)
-  if used then n = n + 1; bytes = bytes + used end
-end
-return {n, bytes}
-"""
-MEMORY = Script("browse-memory", _MEMORY_SOURCE, hashlib.sha1(_MEMORY_SOURCE.encode()).hexdigest())
-"""Sums ``MEMORY USAGE`` per session: one command per session instead of one per key."""
-
-
-def sizes_flow(keys: Mapping[str, Sequence[str]]) -> Flow[dict[str, tuple[int, int]]]:
-    """``(live keys, bytes)`` of each session, one script call per session (`MEMORY`).
-
-    Raises:
-        redis.exceptions.ResponseError: ``MEMORY`` or ``EVALSHA`` is not allowed.
-    """
-    ids = list(keys)
-    replies: list[Any] = []
-    for start in range(0, len(ids), PIPELINE_CHUNK):
-        chunk = ids[start : start + PIPELINE_CHUNK]
-        replies += yield Batch([Call(MEMORY, list(keys[t]), []) for t in chunk])
-    return {t: (int(r[0]), int(r[1])) for t, r in zip(ids, replies, strict=True)}
 
 
 def message_counts_flow(
@@ -91,7 +61,7 @@ def message_counts_flow(
         if raw_cp is None:
             continue
         try:
-            ctx.serde.loads_typed(_unpack_typed(raw_cp, spaces[t].record(str(latest[t]))))
+            ctx.serde.loads_typed(unpack_typed(raw_cp, spaces[t].record(str(latest[t]))))
             suffixes = (raw_blobs or b"").decode().split("\n")
         except (RedisSaverError, RecursionError, UnicodeDecodeError) as exc:
             counts[t] = exc
@@ -106,7 +76,7 @@ def message_counts_flow(
         if raw is None:
             continue
         try:
-            value = ctx.serde.loads_typed(_unpack_typed(raw, key))
+            value = ctx.serde.loads_typed(unpack_typed(raw, key))
         except (RedisSaverError, RecursionError) as exc:  # nested too deeply counts too
             counts[t] = exc
             continue

@@ -2,8 +2,8 @@
 
 Library and Redis errors become one-line `click.ClickException` messages
 (exit code 1) that name the server but never its password. The only
-commands that write are ``delete`` ones, and only after ``--yes`` or a
-confirmation.
+commands that write are ``delete`` and ``migrate`` (cli/migrate.py), and only
+after ``--yes`` or a confirmation.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from langgraph_redis_saver._urls import (
 from langgraph_redis_saver._version import __version__
 from langgraph_redis_saver.cli.files import create, export_filename
 from langgraph_redis_saver.cli.sanitize import inert
-from langgraph_redis_saver.errors import RedisSaverError, SessionNotFoundError
+from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
 
 if TYPE_CHECKING:
@@ -355,6 +355,35 @@ class _Group(click.Group):
         return list(self.commands)
 
 
+class _Lazy(click.Command):
+    """A command whose module loads only when the command runs (or shows its help).
+
+    The group's help lists it from `summary` alone, so ``lgrs --help`` does
+    not import what the command needs; ``tests/cli`` checks that the summary
+    is the loaded command's own.
+    """
+
+    def __init__(self, name: str, summary: str, load: Callable[[], click.Command]) -> None:
+        super().__init__(name, help=summary)
+        self._load = load
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The context belongs to the real command: click runs ctx.command.
+        return self._load().make_context(info_name, args, parent, **extra)
+
+
+def _migrate() -> click.Command:
+    from .migrate import migrate
+
+    return migrate
+
+
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="lgrs")
 @_environment_options
@@ -412,8 +441,11 @@ def cli(
     show_default=True,
     help="At most N sessions; 0 for all.",
 )
+@click.option("--legacy", is_flag=True, help="List legacy pickled sessions instead (SCAN).")
 @output_options
-def sessions(settings: Settings, user: str | None, since: datetime | None, limit: int) -> None:
+def sessions(
+    settings: Settings, user: str | None, since: datetime | None, limit: int, legacy: bool
+) -> None:
     """List sessions, newest first.
 
     One row per session: id, last update, messages, checkpoints, time left
@@ -422,6 +454,11 @@ def sessions(settings: Settings, user: str | None, since: datetime | None, limit
     """
     from . import output
 
+    if legacy:
+        from .migrate import sessions_legacy
+
+        with browse(settings) as b:
+            return sessions_legacy(settings, b, limit)
     with browse(settings) as b:
         rows = b.sessions(user=user, since=since, limit=limit or None)
     for row in rows:
@@ -475,9 +512,16 @@ def show(
     from . import output
 
     with browse(settings) as b:
-        ns = b.resolve_namespace(session, namespace) if namespace else ""
-        cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
-        conv = b.conversation(session, ns=ns, checkpoint_id=cid)
+        try:
+            ns = b.resolve_namespace(session, namespace) if namespace else ""
+            cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
+            conv = b.conversation(session, ns=ns, checkpoint_id=cid)
+        except (SessionNotFoundError, LegacySessionError):
+            if namespace or checkpoint_id:
+                raise
+            from .migrate import show_legacy  # a pickled session of the replaced store?
+
+            return show_legacy(settings, b, session, full=full, tail=tail)
     if settings.as_json:
         output.echo_json(conv.to_dict())
         return
@@ -829,7 +873,9 @@ def doctor(settings: Settings, sample: int) -> None:
     from . import output
 
     with browse(settings) as b:
-        findings = b.doctor(sample=sample)
+        from .migrate import doctor_finding
+
+        findings = [*b.doctor(sample=sample), doctor_finding(b)]
     failed = any(f.severity == "error" for f in findings)
     if settings.as_json:
         output.echo_json({"ok": not failed, "findings": [f.to_dict() for f in findings]})
@@ -837,3 +883,8 @@ def doctor(settings: Settings, sample: int) -> None:
         output.render_findings(output.console(), findings, settings.where())
     if failed:
         click.get_current_context().exit(1)
+
+
+cli.add_command(
+    _Lazy("migrate", "Convert legacy pickled sessions into this saver's checkpoints.", _migrate)
+)

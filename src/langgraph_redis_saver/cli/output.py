@@ -238,6 +238,26 @@ def compact(value: Any) -> str:
 # -- tables --------------------------------------------------------------------------
 
 
+_KEEP_WHOLE = frozenset({"checkpoint", "updated (UTC)", "time (UTC)", "step", "TTL", "size"})
+
+
+def _table(*columns: tuple[str, str]) -> Table:
+    """A plain borderless table; columns are ``(name, justify)`` (see `fit_table`).
+
+    Ids and times never wrap (people copy them); other columns fold. Views
+    of the current format use `fit_table`, which also fits narrow terminals.
+    """
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name, justify in columns:
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=name in _KEEP_WHOLE,
+        )
+    return table
+
+
 @dataclass(frozen=True)
 class Col:
     """A table column: its header, how it aligns, and how much it matters.
