@@ -24,6 +24,7 @@
 -- ARGV[..] delta_channels* escaped DeltaChannels rebuilt from ancestors
 -- ARGV[..] index_commands* cross-session index commands, each as (argc, command, args...)
 --
+-- An LGRS_LEGACY error, writing nothing, when `latest` holds a legacy pickle.
 -- Returns {latest id, {index errors}}. The index commands ride in this script
 -- on a standalone server (one command per put instead of a pipeline); in a
 -- cluster they live in other slots and the caller pipelines them. They are
@@ -59,6 +60,7 @@ local index_at = delta_at + n_delta
 local kept_at = 5 + n_new
 
 -- 1. Check, without writing.
+if is_legacy(redis.call('GET', latest)) then return legacy_error(latest) end
 if n_kept > 0 then
   local kept = {unpack(KEYS, kept_at + 1, kept_at + n_kept)}
   if redis.call('EXISTS', unpack(kept)) < n_kept then
