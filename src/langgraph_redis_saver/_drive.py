@@ -36,6 +36,7 @@ __all__ = [
     "arun_flow",
     "execute",
     "iter_flow",
+    "password_hint",
     "run_flow",
 ]
 
@@ -195,7 +196,7 @@ def _step(client: Any, step: Step, scans: _Scans) -> Any:
             return execute(client, step)
         return scans.next(client, step) if isinstance(step, Scan) else None
     except AuthenticationError as exc:
-        raise _password_hint(client, exc) from exc
+        raise password_hint(client, exc) from exc
 
 
 async def _astep(client: Any, step: Step, scans: _Scans) -> Any:
@@ -204,27 +205,30 @@ async def _astep(client: Any, step: Step, scans: _Scans) -> Any:
             return await aexecute(client, step)
         return await scans.anext(client, step) if isinstance(step, Scan) else None
     except AuthenticationError as exc:
-        raise _password_hint(client, exc) from exc
+        raise password_hint(client, exc) from exc
 
 
-def _password_hint(client: Any, exc: AuthenticationError) -> AuthenticationError:
+def password_hint(
+    client: Any, exc: AuthenticationError, where: str | None = None
+) -> AuthenticationError:
     """`exc`, or the same error type saying what to do when no password was given.
 
     redis-py's ``HELLO must be called with the client already
     authenticated...`` does not say it; every client reaches Redis through
-    the drivers, so this covers ready clients and every saver method.
+    the drivers, so this covers ready clients and every saver method
+    (`from_url` uses it for its probe too). `where` (a masked URL) names the
+    server; by default the client's host and port.
     """
     if not needs_password(exc) or NEEDS_PASSWORD in str(exc):
         return exc
-    pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None) or {}
-    if kwargs.get("path"):
-        where = f" (Redis at unix://{kwargs['path']})"
-    elif kwargs.get("host"):
-        where = f" (Redis at {kwargs['host']}:{kwargs.get('port', 6379)})"
-    else:
-        where = ""
-    return type(exc)(f"{NEEDS_PASSWORD}{where}")
+    if where is None:
+        pool = getattr(client, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None) or {}
+        if kwargs.get("path"):
+            where = f"unix://{kwargs['path']}"
+        elif kwargs.get("host"):
+            where = f"{kwargs['host']}:{kwargs.get('port', 6379)}"
+    return type(exc)(f"{NEEDS_PASSWORD} (Redis at {where})" if where else NEEDS_PASSWORD)
 
 
 def run_flow(client: Any, flow: Flow[T]) -> T:
