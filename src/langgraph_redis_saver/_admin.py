@@ -282,6 +282,13 @@ class SessionInfo:
     latest_checkpoint_id: str | None
     ttl: float | None
     """Seconds until the session expires if unused; ``None``: never expires."""
+    error: str | None = None
+    """Why the session cannot be read. Only a read-only listing (the inspector's)
+    returns such sessions; `list_sessions` skips them with a warning."""
+
+
+MAX_ID_CHARS = 256
+"""Longest checkpoint id a `latest` pointer may hold (LangGraph's are 36)."""
 
 
 def list_sessions_flow(
@@ -291,8 +298,20 @@ def list_sessions_flow(
     since: datetime | None = None,
     limit: int | None = None,
     page: int = 100,
+    read_only: bool = False,
 ) -> Flow[list[SessionInfo]]:
-    """Sessions newest first, from the sessions index; two round trips a page."""
+    """Sessions newest first, from the sessions index; two round trips a page.
+
+    A session whose keys are gone (expired or deleted) is dropped from the
+    index lazily, so the index does not grow forever. A session that cannot
+    be read (a key of another type, a `latest` pointer that is missing while
+    checkpoints remain, or that holds no checkpoint id) is skipped with a
+    `SkippedSessionWarning` naming it, and stays in the index.
+
+    `read_only` is the inspector's listing: it writes nothing (no cleaning)
+    and returns the unreadable sessions too, with `SessionInfo.error` saying
+    why, instead of warning.
+    """
     if limit is not None and limit <= 0:
         return []
     index = ctx.keys.sessions
@@ -332,23 +351,24 @@ def list_sessions_flow(
         gone = []
         for i, (thread_id, score) in enumerate(pairs):
             latest, count, pttl = replies[3 * i : 3 * i + 3]
-            failed = next((r for r in (latest, count, pttl) if isinstance(r, Exception)), None)
-            if failed is not None:
-                _skip_session(thread_id, failed)
-                continue
-            if latest is None:
+            if latest is None and count == 0:
                 gone.append(thread_id)
+                continue
+            checkpoint_id, problem = _latest_id(latest, count)
+            if problem is not None and not read_only:
+                _skip_session(thread_id, problem)
                 continue
             found.append(
                 SessionInfo(
                     thread_id=thread_id,
                     updated_at=datetime.fromtimestamp(score / 1000, tz=timezone.utc),
-                    checkpoint_count=int(count),
-                    latest_checkpoint_id=latest.decode(),
-                    ttl=pttl / 1000 if pttl >= 0 else None,
+                    checkpoint_count=count if isinstance(count, int) else 0,
+                    latest_checkpoint_id=checkpoint_id,
+                    ttl=pttl / 1000 if isinstance(pttl, int) and pttl >= 0 else None,
+                    error=problem,
                 )
             )
-        if gone:
+        if gone and not read_only:
             # Expired or deleted sessions: drop them from the index lazily.
             trim: list[Command] = [("ZREM", index, *gone)]
             if ctx.ttl_ms:
@@ -357,13 +377,38 @@ def list_sessions_flow(
             yield Batch(trim)
         if len(rows) < page * (1 if isinstance(rows[0], (list, tuple)) else 2):
             break
-        offset += page - len(gone)
+        offset += page - (0 if read_only else len(gone))
     return found if limit is None else found[:limit]
 
 
-def _skip_session(thread_id: str, error: Exception) -> None:
+def _latest_id(latest: Any, count: Any) -> tuple[str | None, str | None]:
+    """A session's `latest` pointer as ``(checkpoint id, None)``, or ``(None, why not)``.
+
+    `latest` and `count` are the replies of ``GET latest`` and ``ZCARD
+    timeline``: an exception (a key of another type) or what Redis returned.
+    Every stored byte is attacker-controlled: a pointer that is not UTF-8 or
+    not an id is that session's problem, never the whole listing's.
+    """
+    for reply, key in ((latest, "`latest` pointer"), (count, "root timeline")):
+        if isinstance(reply, Exception):
+            return None, f"its {key} key holds another type of value ({reply!s:.80})"
+    if latest is None:
+        return None, (
+            f"its `latest` pointer is missing while {count} root checkpoint"
+            f"{'s' if count != 1 else ''} remain"
+        )
+    try:
+        text = latest.decode()
+    except UnicodeDecodeError:
+        return None, "its `latest` pointer is not UTF-8 text (not written by the saver)"
+    if not text or len(text) > MAX_ID_CHARS or not text.isprintable():
+        return None, "its `latest` pointer holds no checkpoint id (not written by the saver)"
+    return text, None
+
+
+def _skip_session(thread_id: str, error: str) -> None:
     warnings.warn(
-        f"list_sessions skipped session {thread_id!r:.120}: {error!s:.200}. One of its "
+        f"list_sessions skipped session {thread_id!r:.120}: {error:.200}. One of its "
         f"keys holds a value the saver did not write; inspect it with `lgrs show "
         f"{thread_id!r:.120}` or remove it with delete_thread().",
         SkippedSessionWarning,

@@ -239,20 +239,25 @@ def test_a_key_of_another_type_fails_only_its_own_session(redis_url: str, prefix
             else:
                 client.hset(key, "planted", "by hand")
         lgrs = Lgrs(redis_url, prefix)
-        named = {"bad-latest", "bad-timeline"}  # the index cannot list these two
+        named = {"bad-latest", "bad-timeline", "bad-record"}
         result = lgrs("sessions", "--json")
         rows = {r["sessionId"]: r for r in json.loads(result.stdout)}
-        assert set(rows) == {*GOOD, "bad-record"}
-        assert "another type" in rows["bad-record"]["error"]
-        assert all(rows[g]["error"] is None for g in GOOD)
-        warned = {t for t in [*named, "bad-record"] if f"'{t}'" in result.stderr}
-        assert warned == {*named, "bad-record"}, result.stderr
+        assert set(rows) == {*GOOD, *named}
+        for thread in named:
+            assert "another type" in rows[thread]["error"], rows[thread]
+            assert rows[thread]["messages"] is None
+        assert "`latest` pointer" in rows["bad-latest"]["error"]
+        assert "timeline" in rows["bad-timeline"]["error"]
+        assert all(rows[g]["error"] is None and rows[g]["messages"] == 4 for g in GOOD)
+        warned = {t for t in named if f"'{t}'" in result.stderr}
+        assert warned == named, result.stderr
         assert "Traceback" not in lgrs("sessions").output
         stats = lgrs("stats", "--json")
-        assert json.loads(stats.stdout)["sessions"] == 3
-        assert all(f"'{t}'" in stats.stderr for t in named)
+        assert json.loads(stats.stdout)["sessions"] == 5
+        assert {e["sessionId"] for e in json.loads(stats.stdout)["errors"]} == named - {
+            "bad-record"  # its index entries are sound; only its record is not
+        }
         dry = lgrs("delete", "--all", "--dry-run")
-        assert set(dry.stdout.split()) == {*GOOD, "bad-record"}
-        assert all(f"'{t}'" in dry.stderr for t in named)
+        assert set(dry.stdout.split()) == {*GOOD, *named}
         client.close()
         saver.clear_all()

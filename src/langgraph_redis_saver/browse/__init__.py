@@ -32,7 +32,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
-from langgraph_redis_saver._admin import list_sessions_flow
+from langgraph_redis_saver._admin import SessionInfo, list_sessions_flow
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
 from langgraph_redis_saver.errors import (
     EncryptedSessionError,
@@ -212,16 +212,7 @@ class Browser:
             since: Only sessions written at or after this time.
             limit: At most this many sessions.
         """
-        # One page for the whole listing: round trips stay the same for 20 or
-        # 10,000 sessions (pipelines carry the rest).
-        flow = list_sessions_flow(
-            self.saver._ctx,
-            filter=None if user is None else {"user_id": user},
-            since=since,
-            limit=limit,
-            page=limit or LIST_PAGE,
-        )
-        infos = self._run(flow)
+        infos = self.listing(user=user, since=since, limit=limit)
         ids = [i.thread_id for i in infos]
         walk = self._walk(ids)
         latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
@@ -230,6 +221,12 @@ class Browser:
         rows = []
         for info in infos:
             count = messages[info.thread_id]  # an exception: one bad session hides no other
+            error = info.error or (one_line(count) if isinstance(count, BaseException) else None)
+            if count is None and error is None:
+                error = (
+                    f"its latest checkpoint {info.latest_checkpoint_id!r:.80} does not exist "
+                    "(the `latest` pointer names a record that is gone)"
+                )
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
@@ -242,7 +239,7 @@ class Browser:
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
                     encrypted=is_encrypted(count),
-                    error=one_line(count) if isinstance(count, BaseException) else None,
+                    error=error,
                 )
             )
         return rows
@@ -251,10 +248,34 @@ class Browser:
         """Run a read flow with the saver's sync driver (one place for the inspector's I/O)."""
         return run_flow(self.saver._sync(), flow)
 
+    def listing(
+        self,
+        *,
+        user: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SessionInfo]:
+        """The sessions index, newest first, read without writing anything.
+
+        Unlike ``list_sessions`` this never drops entries from the index and
+        skips no session: one that cannot be read (a damaged `latest`, a key
+        of another type) is returned with `SessionInfo.error` saying why.
+        One page for the whole listing: round trips stay the same for 20 or
+        10,000 sessions (pipelines carry the rest).
+        """
+        flow = list_sessions_flow(
+            self.saver._ctx,
+            filter=None if user is None else {"user_id": user},
+            since=since,
+            limit=limit,
+            page=limit or LIST_PAGE,
+            read_only=True,
+        )
+        return self._run(flow)
+
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
-        """Ids of the live sessions, newest first (the index alone, no sizes)."""
-        filter = None if user is None else {"user_id": user}
-        return [i.thread_id for i in self.saver.list_sessions(filter=filter, since=since)]
+        """Ids of the sessions in the index, newest first, unreadable ones included."""
+        return [i.thread_id for i in self.listing(user=user, since=since)]
 
     def exists(self, thread_id: str) -> bool:
         """Whether the session has a root checkpoint."""
@@ -278,24 +299,30 @@ class Browser:
         """Keys and checkpoint counts of sessions, from their indexes (see `session_keys`)."""
         ks = self.keys
         replies = self._run(
-            pipeline_flow([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+            pipeline_flow(
+                [("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids], tolerate=True
+            )
         )
         spaces = [
             (t, ns)
             for t, members in zip(thread_ids, replies, strict=True)
-            for ns in sorted({m.decode() for m in _ok(members, set())} | {""})
+            for ns in sorted({m.decode(errors="replace") for m in _ok(members, set())} | {""})
         ]
         timelines = self._run(
-            pipeline_flow([("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces])
+            pipeline_flow(
+                [("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces],
+                tolerate=True,
+            )
         )
         records = [
-            (t, ns, cid.decode())
+            (t, ns, cid.decode(errors="replace"))
             for (t, ns), ids in zip(spaces, timelines, strict=True)
             for cid in _ok(ids, [])
         ]
         blobs = self._run(
             pipeline_flow(
-                [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+                [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records],
+                tolerate=True,
             )
         )
         found: dict[str, dict[str, None]] = {t: {} for t in thread_ids}
@@ -305,7 +332,7 @@ class Browser:
         for (t, ns, cid), raw in zip(records, blobs, strict=True):
             nk = ks.namespace(t, ns)
             found[t].update(dict.fromkeys([nk.record(cid), nk.writes(cid)]))
-            for suffix in (_ok(raw, b"") or b"").decode().split("\n"):
+            for suffix in (_ok(raw, b"") or b"").decode(errors="replace").split("\n"):
                 if suffix:
                     found[t][nk.blob_prefix + suffix] = None
         checkpoints = dict.fromkeys(thread_ids, 0)
@@ -632,15 +659,24 @@ class Browser:
         return doc
 
     def iter_exports(
-        self, thread_ids: Iterable[str], **options: Any
+        self,
+        thread_ids: Iterable[str],
+        *,
+        unreadable: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
         """`export` each session in turn: ``(thread_id, document, error)``.
 
         The document is None for a session that vanished meanwhile (error
         None) or that cannot be read (damaged, encrypted, written by another
         serializer: error says why); the other sessions are still exported.
+        `unreadable` maps sessions the listing already found unreadable to
+        why (`SessionInfo.error`); they are reported, not read.
         """
         for thread_id in thread_ids:
+            if unreadable and thread_id in unreadable:
+                yield thread_id, None, unreadable[thread_id]
+                continue
             try:
                 yield thread_id, self.export(thread_id, **options), None
             except SessionNotFoundError:
@@ -657,7 +693,7 @@ class Browser:
 
     def stats(self) -> dict[str, Any]:
         """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
-        infos = self.saver.list_sessions()
+        infos = self.listing()
         counts = self._run(counts_flow(self.saver._ctx, [i.thread_id for i in infos]))
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
@@ -681,6 +717,7 @@ class Browser:
                 "maxmemoryPolicy": info.get("maxmemory_policy"),
                 "dbsize": _ok(dbsize, None),
             },
+            "errors": [{"sessionId": i.thread_id, "error": i.error} for i in infos if i.error],
         }
 
     def doctor(self, *, sample: int = 1000) -> list[Finding]:

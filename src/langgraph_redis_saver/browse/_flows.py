@@ -29,11 +29,18 @@ PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
 
 
-def pipeline_flow(commands: Sequence[Command]) -> Flow[list[Any]]:
-    """Run read commands in batches of `PIPELINE_CHUNK` (one round trip per batch)."""
+def pipeline_flow(commands: Sequence[Command], *, tolerate: bool = False) -> Flow[list[Any]]:
+    """Run read commands in batches of `PIPELINE_CHUNK` (one round trip per batch).
+
+    With `tolerate`, a command that fails (a key of another type) gives its
+    error as its reply instead of failing the batch: listings read many
+    sessions at once, and one session's damaged key must hide no other.
+    """
     replies: list[Any] = []
     for start in range(0, len(commands), PIPELINE_CHUNK):
-        replies += yield Batch(list(commands[start : start + PIPELINE_CHUNK]))
+        chunk = list(commands[start : start + PIPELINE_CHUNK])
+        every = frozenset(range(len(chunk))) if tolerate else frozenset()
+        replies += yield Batch(chunk, tolerate=every)
     return replies
 
 
@@ -52,12 +59,19 @@ def message_counts_flow(
     ids = [t for t, cid in latest.items() if cid]
     spaces = {t: ctx.keys.namespace(t, "") for t in ids}
     records = yield from pipeline_flow(
-        [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids]
+        [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids],
+        tolerate=True,
     )
     prefix = escape(channel) + ":"
     wanted: dict[str, str] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
-    for t, (raw_cp, raw_blobs) in zip(ids, records, strict=True):
+    for t, reply in zip(ids, records, strict=True):
+        if isinstance(reply, Exception):
+            counts[t] = RedisSaverError(
+                f"its latest checkpoint record holds another type ({reply})"
+            )
+            continue
+        raw_cp, raw_blobs = reply
         if raw_cp is None:
             continue
         try:
@@ -71,9 +85,12 @@ def message_counts_flow(
             counts[t] = 0
         else:
             wanted[t] = spaces[t].blob_prefix + suffix
-    values = yield from pipeline_flow([("GET", key) for key in wanted.values()])
+    values = yield from pipeline_flow([("GET", key) for key in wanted.values()], tolerate=True)
     for (t, key), raw in zip(wanted.items(), values, strict=True):
         if raw is None:
+            continue
+        if isinstance(raw, Exception):
+            counts[t] = RedisSaverError(f"its {channel!r} value holds another type ({raw})")
             continue
         try:
             value = ctx.serde.loads_typed(unpack_typed(raw, key))
@@ -104,15 +121,15 @@ class Counts:
 def counts_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Counts]]:
     """`Counts` of each session; two round trips for any number of sessions."""
     members = yield from pipeline_flow(
-        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids]
+        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids], tolerate=True
     )
     spaces = {
-        t: sorted({m.decode() for m in _ok(reply, set())} | {""})
+        t: sorted({m.decode(errors="replace") for m in _ok(reply, set())} | {""})
         for t, reply in zip(thread_ids, members, strict=True)
     }
     pairs = [(t, ns) for t in thread_ids for ns in spaces[t]]
     cards = yield from pipeline_flow(
-        [("ZCARD", ctx.keys.namespace(t, ns).timeline) for t, ns in pairs]
+        [("ZCARD", ctx.keys.namespace(t, ns).timeline) for t, ns in pairs], tolerate=True
     )
     total = dict.fromkeys(thread_ids, 0)
     for (t, _), n in zip(pairs, cards, strict=True):

@@ -692,7 +692,9 @@ def export(
             }
         else:
             assert target is not None
-            ids = b.session_ids(user=user, since=since)
+            infos = b.listing(user=user, since=since)
+            ids = [i.thread_id for i in infos]
+            options["unreadable"] = {i.thread_id: i.error for i in infos if i.error}
             bar = not settings.as_json
             summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite, bar=bar)
     for failed in summary["errors"]:
@@ -849,6 +851,8 @@ def stats(settings: Settings) -> None:
 
     with browse(settings) as b:
         result = b.stats()
+    for failed in result["errors"]:
+        _warn(f"session {failed['sessionId']!r} cannot be read: {failed['error']}")
     if settings.as_json:
         output.echo_json(result)
     else:
