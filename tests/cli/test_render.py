@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
@@ -151,6 +152,50 @@ DIFF = {
     "messagesAdded": [{"index": 3, "role": "assistant", "content": "Here is a draft. " * 6}],
     "messagesRemoved": [],
 }
+# Node names as real apps name them, and ids longer than a narrow terminal.
+LONG_NODE = "summarize_customer_conversation_history_node"
+ROUTER = "classify_intent_with_llm_router"
+LONG_NAMES = [
+    _row(0, 3, "loop", [LONG_NODE], ["messages", "summary_of_the_customer_conversation"], [ROUTER]),
+    _row(1, 2, "loop", [ROUTER], ["messages", "intent"], [LONG_NODE]),
+    _row(2, -1, "input", [], [], ["__start__"]),
+]
+LONG_ID = "conversation-" + "x" * 40 + "-with-a-very-long-tenant-and-user-identifier-0042"
+WIDE_IDS = [
+    SessionSummary(sid, WHEN, 7, 3, 86_000, 9, 4_000, IDS[0])
+    for sid in (LONG_ID, "顧客サポート-チケット-88412", "🚀launch-🎉", "plain-ascii-id")
+]
+LONG_HEADER = Conversation(
+    session_id="long-header",
+    namespace="",
+    checkpoint_id=IDS[0],
+    created_at=WHEN,
+    updated_at=WHEN,
+    turns=[
+        {
+            "index": 4,
+            "role": "assistant",
+            "content": "Done.",
+            "timestamp": STAMP,
+            "model": "anthropic.claude-3-5-sonnet-20241022-v2:0-with-a-long-deployment-suffix",
+            "tokenUsage": {"input": 1, "output": 2, "total": 3},
+        },
+        {
+            "index": 5,
+            "role": "tool",
+            "content": "ok",
+            "timestamp": STAMP,
+            "toolCallId": "toolu_01A09q90qw90lq917835lq9-call-id-from-a-provider-x",
+            "toolName": "lookup_customer_account_details",
+        },
+    ],
+    pending=[],
+    state={},
+    metadata={},
+    checkpoints=1,
+    namespaces=[""],
+    ttl=None,
+)
 STATS = {
     "prefix": "langgraph:checkpoint",
     "sessions": 11,
@@ -177,7 +222,12 @@ VIEWS: dict[str, Callable[[Console], None]] = {
     "history-react-before": lambda c: output.render_timeline(c, REACT_BEFORE, full=False),
     "history-approval": lambda c: output.render_timeline(c, APPROVAL, full=False),
     "history-fanout": lambda c: output.render_timeline(c, FANOUT, full=False),
+    "history-long-names": lambda c: output.render_timeline(c, LONG_NAMES, full=False),
     "sessions": lambda c: output.render_sessions(c, SESSIONS, limit=50),
+    "sessions-wide-ids": lambda c: output.render_sessions(c, WIDE_IDS, limit=50),
+    "show-long-header": lambda c: output.render_conversation(
+        c, LONG_HEADER, full=False, tail=50, hint=""
+    ),
     "show": lambda c: output.render_conversation(
         c, CONVERSATION, full=False, tail=50, hint="resume it with graph.invoke(Command(...))"
     ),
@@ -213,10 +263,62 @@ def test_render_matches_snapshot(name: str, width: int) -> None:
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
 def test_render_at_80_columns_fits_and_splits_no_word(name: str) -> None:
+    """Words stay whole; a token too long for its column breaks after ``_ - /`` etc.,
+    and only a token longer than any column keeps whole (40 cells) breaks anywhere."""
     narrow, wide = render(name, 80), render(name, 200)
-    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert max(cell_len(line) for line in narrow.splitlines()) <= 80
     words = set(wide.split())
-    assert [w for w in narrow.split() if w not in words] == []
+    for piece in narrow.split():
+        if piece in words:
+            continue
+        whole = [w for w in words if piece in w]
+        assert whole, piece
+        assert any(
+            piece.endswith(tuple(output._BREAK_AFTER)) or w.endswith(piece) or cell_len(w) > 40
+            for w in whole
+        ), f"{piece!r} is a word split at a character boundary"
+
+
+def _columns_at(line: str, *texts: str) -> list[int]:
+    """Screen columns where each of `texts` starts in `line`."""
+    return [cell_len(line[: line.index(t)]) for t in texts]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 200])
+def test_one_long_cell_hides_no_other_column(width: int) -> None:
+    history = render("history-long-names", width)
+    head = history.splitlines()[0].split()
+    assert {"checkpoint", "step", "node", "next"} <= set(head), history
+    if width >= 100:  # wrapping `node` comes before dropping the small columns
+        assert "source" in head, history
+    if width == 200:  # and at 200 nothing is dropped or needs to wrap but writes
+        assert "writes" in head and "time" in head, history
+        assert LONG_NODE in history.split() and ROUTER in history.split()
+    sessions = render("sessions-wide-ids", width)
+    assert {"session", "updated", "msgs", "ckpts"} <= set(sessions.splitlines()[0].split())
+    rows = [line for line in sessions.splitlines() if "2025-11-08" in line]
+    assert len(rows) == len(WIDE_IDS)
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_columns_after_wide_characters_line_up(width: int) -> None:
+    """Padding counts screen cells: CJK and emoji are two columns wide."""
+    lines = render("sessions-wide-ids", width).splitlines()
+    (updated,) = _columns_at(lines[0], "updated")
+    rows = [line for line in lines[1:] if "2025-11-08" in line]
+    spots = {tuple(_columns_at(line, "2025-11-08", " 7 ")) for line in rows}
+    assert len(rows) == len(WIDE_IDS) and len(spots) == 1, rows
+    assert next(iter(spots))[0] == updated
+
+
+def test_a_long_turn_header_wraps_under_its_role() -> None:
+    lines = render("show-long-header", 80).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("   4  assistant"))
+    body = lines[start + 1 : lines.index("      Done.")]
+    assert body and all(line.startswith(" " * 6) for line in body), lines
+    assert any("tokens 1/2" in line for line in body)
+    tool = next(i for i, line in enumerate(lines) if line.startswith("   5  tool"))
+    assert lines[tool + 1].startswith(" " * 6), lines
 
 
 def test_render_at_200_columns_uses_the_width() -> None:

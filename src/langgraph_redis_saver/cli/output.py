@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -264,97 +265,180 @@ class Col:
 
     Columns are dropped from the lowest `priority` up until the table's
     narrowest layout fits the console; `whole` columns (ids, times, numbers)
-    never wrap, the others wrap between words only.
+    never wrap, the others wrap (see `fit_table`).
     """
 
     name: str
     priority: int
     justify: str = "left"
     whole: bool = False
+    fold: int = 0
+    """Tokens up to this many cells stay whole (`FOLD_CELLS` when 0); longer ones break."""
 
 
-_GAP = 2  # spaces between columns (rich: padding 1 on each side, no edge padding)
+_GAP = 2  # spaces between columns
+FOLD_CELLS = 16
+"""A wrapping column is never made narrower than this (or its header, or its
+widest cell) to keep one long token whole: longer tokens break instead."""
+_BREAK_AFTER = "_-/:.,"
+"""Where a token too long for its column breaks first: after these characters."""
 
 
-def _min_width(col: Col, cells: Sequence[str], limit: int) -> int:
-    """The narrowest the column can be without splitting a word (at most `limit`)."""
-    texts = [col.name, *cells]
+def _cells(text: str) -> int:
+    """Screen cells of `text` (CJK and emoji take two), as the terminal draws it."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def _min_width(col: Col, cells: Sequence[str], natural: int) -> int:
+    """The narrowest the column may get: whole columns keep their widest cell;
+    wrapping ones their longest word, but no more than `FOLD_CELLS` (or the header)."""
     if col.whole:
-        return min(limit, max(len(line) for t in texts for line in t.split("\n")))
-    return min(limit, max(len(w) for t in texts for w in (t.split() or [""])))
+        return natural
+    longest = max((_cells(w) for t in cells for w in t.split()), default=0)
+    return min(natural, max(_cells(col.name), min(longest, col.fold or FOLD_CELLS)))
 
 
-def fit_table(
-    out: Console, cols: Sequence[Col], rows: Sequence[Sequence[str | Text]]
-) -> Table | Text:
+def _spread(
+    cols: Sequence[Col], keep: list[int], mins: list[int], natural: list[int], width: int
+) -> dict[int, int]:
+    """Column widths: every kept column its minimum, then the room left goes to
+    the columns that would wrap, the most important first, up to their natural width."""
+    widths = {i: mins[i] for i in keep}
+    room = width - sum(widths.values()) - _GAP * (len(keep) - 1)
+    for i in sorted(keep, key=lambda i: (-cols[i].priority, i)):
+        grow = min(room, natural[i] - widths[i])
+        if grow > 0:
+            widths[i] += grow
+            room -= grow
+    return widths
+
+
+def _break_at(text: str, width: int) -> int:
+    """How many characters of `text` (one token, too long) go on a line of `width` cells:
+    up to the last `_BREAK_AFTER` character that fits, else as many as fit."""
+    fit, used = 0, 0
+    for ch in text:
+        used += _cells(ch)
+        if used > width:
+            break
+        fit += 1
+    cut = max((i + 1 for i in range(fit) if text[i] in _BREAK_AFTER), default=0)
+    return cut if cut * 3 > fit else max(fit, 1)
+
+
+def _wrap(text: str, width: int) -> list[tuple[int, int]]:
+    """`text` wrapped into lines of at most `width` cells, as ``(start, end)`` offsets.
+
+    Lines break between words; a word wider than the line breaks after
+    ``_ - / : . ,`` where it can, at a character boundary where it cannot.
+    """
+    lines: list[tuple[int, int]] = []
+    start = end = used = 0
+    pos = 0
+    for word in text.split(" "):
+        w_start, w_end = pos, pos + len(word)
+        pos = w_end + 1
+        if not word:
+            continue
+        size = _cells(word)
+        if end > start and used + 1 + size <= width:
+            end, used = w_end, used + 1 + size
+            continue
+        if end > start:
+            lines.append((start, end))
+        while size > width:
+            n = _break_at(text[w_start:w_end], width)
+            lines.append((w_start, w_start + n))
+            w_start += n
+            size = _cells(text[w_start:w_end])
+        start, end, used = w_start, w_end, size
+    if end > start or not lines:
+        lines.append((start, end))
+    return lines
+
+
+def fit_table(out: Console, cols: Sequence[Col], rows: Sequence[Sequence[str | Text]]) -> Text:
     """A borderless table of `rows` that fits the console's width.
 
-    Every kept column is at least as wide as its longest word (or its whole
-    text, for `whole` columns), so words and ids are never split across
-    lines; when that is too wide, the least important columns go first. Only
-    a single word wider than the console itself is folded. Wider consoles get
-    every column and room to spare.
+    When every cell fits on one line, rows are printed whole. Otherwise the
+    least important columns go first, until every kept column fits at its
+    minimum: `whole` columns (ids, times, numbers) at their widest cell,
+    wrapping columns at their longest word but never narrower than
+    `FOLD_CELLS`, so one long cell never hides the other columns. Wrapping
+    cells wrap between words, and a single token longer than its column
+    breaks after ``_ - / : . ,`` or, failing that, between characters.
+    Widths count screen cells (CJK and emoji are two wide).
     """
-    plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
-    mins = [_min_width(col, [r[i] for r in plain], out.width) for i, col in enumerate(cols)]
+    texts = [[c if isinstance(c, Text) else inert(c, one_line=True) for c in row] for row in rows]
+    plain = [[c.plain if isinstance(c, Text) else c for c in row] for row in texts]
+    natural = [
+        max([_cells(col.name), *(_cells(r[i]) for r in plain)]) for i, col in enumerate(cols)
+    ]
     keep = list(range(len(cols)))
-    while len(keep) > 1 and sum(mins[i] for i in keep) + _GAP * (len(keep) - 1) > out.width:
-        keep.remove(min(keep, key=lambda i: (cols[i].priority, -i)))
-    widths = {i: max(len(line) for r in [[c.name for c in cols], *plain] for line in
-                     r[i].split("\n")) for i in keep}  # fmt: skip
-    if sum(widths.values()) + _GAP * (len(keep) - 1) <= out.width:
-        return _aligned([cols[i] for i in keep], [[row[i] for i in keep] for row in rows],
-                        [widths[i] for i in keep])  # fmt: skip
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for i in keep:
-        col = cols[i]
-        table.add_column(
-            col.name,
-            justify=col.justify,  # type: ignore[arg-type]
-            no_wrap=col.whole,
-            min_width=mins[i],
-            overflow="fold",
-        )
-    for row in rows:
-        table.add_row(*[row[i] if isinstance(row[i], Text) else safe(row[i]) for i in keep])
-    return table
+    if sum(natural) + _GAP * (len(cols) - 1) <= out.width:
+        widths = {i: natural[i] for i in keep}
+    else:
+        mins = [_min_width(col, [r[i] for r in plain], natural[i]) for i, col in enumerate(cols)]
+        while len(keep) > 1 and sum(mins[i] for i in keep) + _GAP * (len(keep) - 1) > out.width:
+            keep.remove(min(keep, key=lambda i: (cols[i].priority, -i)))
+        if len(keep) == 1:
+            mins[keep[0]] = min(mins[keep[0]], out.width)
+        widths = _spread(cols, keep, mins, natural, out.width)
+    header = [Text(cols[i].name, style="bold") for i in keep]
+    return _aligned(
+        [cols[i] for i in keep],
+        [header, *[[row[i] for i in keep] for row in texts]],
+        [widths[i] for i in keep],
+    )
 
 
 def _aligned(
     cols: Sequence[Col], rows: Sequence[Sequence[str | Text]], widths: Sequence[int]
 ) -> Text:
-    """Rows that fit on one line each, aligned by hand.
+    """Rows laid out by hand in columns of `widths` cells, cells wrapped to fit.
 
-    The same layout as a rich table when nothing wraps, at a fraction of the
-    cost: ``lgrs sessions`` prints 10,000 rows in well under a second.
-    Plain cells are joined as strings; only styled cells become spans.
+    The same layout as a rich table, at a fraction of the cost: ``lgrs
+    sessions`` prints 10,000 rows in well under a second. Plain cells are
+    joined as strings; only styled cells become spans.
     """
     out = Text()
     plain: list[str] = []
-    last = len(cols) - 1
 
     def flush() -> None:
         if plain:
             out.append("".join(plain))
             plain.clear()
 
-    header: list[str | Text] = [Text(c.name, style="bold") for c in cols]
-    for line in [header, *rows]:
-        for i, (col, cell, width) in enumerate(zip(cols, line, widths, strict=True)):
-            styled = isinstance(cell, Text) and bool(cell.spans or cell.style)
-            text = cell.plain if isinstance(cell, Text) else inert(cell, one_line=True)
-            pad = " " * (width - len(text)) if (i < last or col.justify == "right") else ""
-            lead, trail = (pad, "") if col.justify == "right" else ("", pad)
-            plain.append(lead)
-            if styled:
-                flush()
-                out.append_text(cell)  # type: ignore[arg-type]
-            else:
-                plain.append(text)
-            plain.append(trail)
-            if i < last:
-                plain.append(" " * _GAP)
-        plain.append("\n")
+    for row in rows:
+        pieces: list[list[Text | str]] = []
+        for cell, width in zip(row, widths, strict=True):
+            text = cell.plain if isinstance(cell, Text) else cell
+            if _cells(text) <= width:
+                styled = isinstance(cell, Text) and bool(cell.spans or cell.style)
+                pieces.append([cell if styled else text])
+                continue
+            pieces.append([cell[a:b] for a, b in _wrap(text, width)])
+        for n in range(max(len(p) for p in pieces)):
+            line = [lines[n] if n < len(lines) else "" for lines in pieces]
+            # Nothing after the last cell with text: no trailing blanks.
+            end = max((i for i, piece in enumerate(line) if piece), default=0)
+            for i, (col, piece, width) in enumerate(zip(cols, line, widths, strict=True)):
+                if i > end:
+                    break
+                shown = piece if isinstance(piece, str) else piece.plain
+                right = col.justify == "right"
+                pad = " " * (width - _cells(shown)) if (i < end or right) else ""
+                lead, trail = (pad, "") if right else ("", pad)
+                plain.append(lead)
+                if isinstance(piece, Text) and (piece.spans or piece.style):
+                    flush()
+                    out.append_text(piece)
+                else:
+                    plain.append(shown)
+                plain.append(trail)
+                if i < end:
+                    plain.append(" " * _GAP)
+            plain.append("\n")
     flush()
     out.rstrip()
     return out
@@ -363,7 +447,7 @@ def _aligned(
 def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int | None) -> None:
     """The ``lgrs sessions`` table; narrow terminals drop size, TTL, then counts."""
     cols = [
-        Col("session", 9),
+        Col("session", 9, fold=40),
         Col("updated (UTC)", 8, whole=True),
         Col("msgs", 7, "right", whole=True),
         Col("ckpts", 6, "right", whole=True),
@@ -474,24 +558,24 @@ def render_findings(out: Console, findings: Sequence[Finding], where: str) -> No
 
 
 def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
-    head = safe(f"{t['index']:>4}  ")
-    head.append(inert(t["role"], one_line=True), style=ROLE_STYLES.get(str(t["role"]), "bold"))
+    role = Text(inert(t["role"], one_line=True), style=ROLE_STYLES.get(str(t["role"]), "bold"))
+    parts: list[tuple[str, Text]] = []  # (separator, part): a part never splits across lines
     if t.get("role") == "tool":
-        head.append(inert(f" {t.get('toolName') or ''}".rstrip(), one_line=True))
-        head.append(inert(f"  [{t.get('toolCallId')}]", one_line=True), style="dim")
+        if t.get("toolName"):
+            role.append(inert(f" {t['toolName']}", one_line=True))
+        parts.append(("  ", safe(f"[{t.get('toolCallId')}]", style="dim")))
         if t.get("status"):
-            head.append(inert(f"  {t['status']}", one_line=True), style="bold red")
+            parts.append(("  ", safe(t["status"], style="bold red")))
     elif t.get("name"):
-        head.append(inert(f" ({t['name']})", one_line=True))
+        role.append(inert(f" ({t['name']})", one_line=True))
     if t.get("timestamp"):
-        head.append(f"  {human_time(t['timestamp'])}", style="dim")
+        parts.append(("  ", Text(human_time(t["timestamp"]), style="dim")))
     if t.get("model"):
-        head.append(inert(f"  {t['model']}", one_line=True), style="dim")
+        parts.append(("  ", safe(t["model"], style="dim")))
     usage = t.get("tokenUsage")
     if usage:
-        tokens = f"  tokens {usage.get('input')}/{usage.get('output')}"
-        head.append(inert(tokens, one_line=True), style="dim")
-    lines: list[RenderableType] = [head]
+        parts.append(("  ", safe(f"tokens {usage.get('input')}/{usage.get('output')}", "dim")))
+    lines: list[RenderableType] = [_Header(f"{t['index']:>4}  ", [("", role), *parts])]
     if t["content"]:
         lines.append(_indented(truncate(str(t["content"]), full=full)))
     if t.get("artifact") is not None:
@@ -505,6 +589,39 @@ def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[RenderableType]:
         line.append(inert(f"  [{call.get('id')}]", one_line=True), style="dim")
         lines.append(_wrapped(line, indent=6))
     return lines
+
+
+class _Header:
+    """A turn's header: `lead` (the index), then parts that fill lines under the role.
+
+    A part (a time, a model name, a tool-call id) moves whole to the next line
+    when it does not fit, indented under the role, never back to column 0; a
+    part longer than a whole line folds there.
+    """
+
+    def __init__(self, lead: str, parts: Sequence[tuple[str, Text]]) -> None:
+        self.lead = lead
+        self.parts = parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = max(options.max_width - _cells(self.lead), 1)
+        body = Text()
+        used = 0
+        for sep, part in self.parts:
+            size = _cells(part.plain)
+            if used and used + _cells(sep) + size > room:
+                body.append("\n")
+                used = 0
+            elif used:
+                body.append(sep)
+                used += _cells(sep)
+            body.append_text(part)
+            used += size
+        grid = Table.grid()
+        grid.add_column(width=_cells(self.lead), no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(Text(self.lead), body)
+        yield grid
 
 
 def _wrapped(text: str | Text, *, indent: int, hang: int = 0, style: str = "") -> Padding:
