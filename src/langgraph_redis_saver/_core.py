@@ -8,6 +8,7 @@ logic exists once. Nothing here imports a Redis client or awaits.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -33,6 +34,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from . import lua as scripts
 from ._drive import Batch, Call, Command, Emit, Flow
+from ._lists import LINK, Encoded, ListCache, rebuild
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 RECORD_FORMAT = b"1"
+RECORD_FORMAT_CHAINS = b"2"  # the record lists list-link bases after its values (_lists)
+RECORD_FORMATS = (RECORD_FORMAT, RECORD_FORMAT_CHAINS)
 TRIM_SAMPLE = 1 / 16  # share of writes that also trim expired index entries
 LIST_PAGE = 100
 SESSIONS_PAGE = 50
@@ -68,6 +72,7 @@ class Context:
     session_index_keys: tuple[str, ...] = ("user_id",)
     max_checkpoints: int | None = None
     compress_min: int = 0  # 0: never compress
+    lists: ListCache | None = None  # None: store every list value in full
 
     @property
     def read_ttl(self) -> int:
@@ -123,7 +128,7 @@ def next_version(current: str | int | float | None) -> str:
 
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
-_SEPARATOR = re.compile(rb"[\x00\x01]")
+_SEPARATOR = re.compile(rb"[\x00-\x02]")
 
 
 def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
@@ -141,15 +146,25 @@ def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
     return typ.encode() + RAW + data
 
 
-def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
-    # Type names never contain bytes below 0x02, so the first one is the
+def _split_typed(raw: bytes, key: str) -> tuple[str, bytes, bytes]:
+    """``(type, separator, rest)`` of a stored value."""
+    # Type names never contain bytes below 0x03, so the first one is the
     # separator: one scan that stops there, not one search per separator.
     found = _SEPARATOR.search(raw)
     if found is None:
         raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
     cut = found.start()
-    typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
-    if raw[cut : cut + 1] == ZLIB:
+    return raw[:cut].decode(errors="replace"), raw[cut : cut + 1], raw[cut + 1 :]
+
+
+def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
+    typ, sep, data = _split_typed(raw, key)
+    if sep == LINK:
+        raise CheckpointCorruptedError(
+            f"{key!r} holds a list link (a new version stored as its base plus new "
+            f"items), which is only read with the checkpoint that lists its base"
+        )
+    if sep == ZLIB:
         inflater = zlib.decompressobj()
         try:
             data = inflater.decompress(data, MAX_INFLATED)
@@ -161,6 +176,14 @@ def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
                 f"{MAX_INFLATED} bytes"
             )
     return typ, data
+
+
+def _unpack_value(raw: bytes, key: str, blobs: Mapping[str, bytes | None]) -> tuple[str, bytes]:
+    """A stored channel value; a list link is rebuilt from the bases in `blobs`."""
+    typ, sep, rest = _split_typed(raw, key)
+    if sep == LINK:
+        return rebuild(typ, rest, key, blobs, _split_typed, _unpack_typed)
+    return _unpack_typed(raw, key)
 
 
 def _json_default(value: Any) -> Any:
@@ -205,17 +228,61 @@ def put_flow(
     new_versions: ChannelVersions,
     now_ms: int | None = None,
 ) -> Flow[RunnableConfig]:
-    """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip."""
+    """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip.
+
+    A list value that extends the last one stored for its channel is stored
+    as a link (see ``_lists``). If a base of a link has gone meanwhile (it
+    expired, or a prune removed it), the script writes nothing and the put is
+    sent again with full copies: a second round trip, only in that case.
+    """
+    thread_id, checkpoint_ns, _ = ids_from_config(config)
+    values = checkpoint["channel_values"]
+    dumps = ctx.serde.dumps_typed
+    typed = {
+        channel: dumps(values[channel])
+        for channel in new_versions
+        if channel in values and channel in checkpoint["channel_versions"]
+    }
+    lists = ctx.lists
+    while True:
+        linked: dict[str, Encoded] = {}
+        reply = yield from _put(
+            ctx, config, checkpoint, metadata, new_versions, typed, linked, now_ms
+        )
+        if reply != 0 or not any(e.chain for e in linked.values()):
+            break
+        # A base is gone: forget what this saver remembers of those channels.
+        assert lists is not None
+        for channel in linked:
+            lists.forget((thread_id, checkpoint_ns, channel))
+        ctx = dataclasses.replace(ctx, lists=None)
+    if lists is not None:
+        for channel, encoded in linked.items():
+            lists.remember((thread_id, checkpoint_ns, channel), encoded.remember)
+    return _config(thread_id, checkpoint_ns, checkpoint["id"])
+
+
+def _put(
+    ctx: Context,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    typed: Mapping[str, tuple[str, bytes]],
+    linked: dict[str, Encoded],
+    now_ms: int | None,
+) -> Flow[Any]:
+    """One put script call; fills `linked` with the list values it encoded."""
     thread_id, checkpoint_ns, parent_id = ids_from_config(config)
     cid = checkpoint["id"]
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
     values = checkpoint["channel_values"]
-    dumps = ctx.serde.dumps_typed
 
     new_keys: list[str] = []
     new_values: list[bytes] = []
     kept_keys: list[str] = []
     suffixes: list[str] = []
+    chain: dict[str, None] = {}  # ordered set of link bases
     for channel, version in checkpoint["channel_versions"].items():
         # A channel without a value (empty, or a DeltaChannel between
         # snapshots) has no blob; readers treat it as absent.
@@ -225,17 +292,30 @@ def put_flow(
         suffixes.append(suffix)
         if channel in new_versions:
             new_keys.append(ns.blob_prefix + suffix)
-            new_values.append(_pack_typed(dumps(values[channel]), ctx.compress_min))
+            value = typed[channel]
+            encoded = None
+            if ctx.lists is not None:
+                encoded = ctx.lists.encode((thread_id, checkpoint_ns, channel), suffix, *value)
+            if encoded is not None:
+                linked[channel] = encoded
+                chain.update(dict.fromkeys(encoded.chain))
+            if encoded is not None and encoded.chain:
+                new_values.append(encoded.stored)
+            else:
+                new_values.append(_pack_typed(value, ctx.compress_min))
         else:
             kept_keys.append(ns.blob_prefix + suffix)
+    # Link bases come after every channel value: a channel's first suffix in
+    # the list is its value (lua/lib.lua `blob_of` relies on it).
+    chain_suffixes = [s for s in chain if s not in set(suffixes)]
 
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     md, md_json = _dump_metadata(config, metadata)
     fields: list[Any] = [
-        "v", RECORD_FORMAT,
-        "checkpoint", _pack_typed(dumps(record)),
+        "v", RECORD_FORMAT_CHAINS if chain_suffixes else RECORD_FORMAT,
+        "checkpoint", _pack_typed(ctx.serde.dumps_typed(record)),
         "metadata", md_json,
-        "blobs", "\n".join(suffixes),
+        "blobs", "\n".join(suffixes + chain_suffixes),
         "thread_id", thread_id,
         "checkpoint_ns", checkpoint_ns,
         "checkpoint_id", cid,
@@ -259,17 +339,20 @@ def put_flow(
         args.append(len(indexes))
         for cmd in indexes:
             args += [len(cmd), *cmd]
-    batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
+    chain_keys = [ns.blob_prefix + s for s in chain_suffixes]
+    batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys, *chain_keys], args)])
     if ctx.max_checkpoints:
         batch.commands.append(drop_call(ns, checkpoint_ns, "cap", count=ctx.max_checkpoints))
     if ctx.keys.cluster:
         batch.commands += indexes
     replies = yield batch
+    if replies[0] == 0:
+        return 0
     if ctx.max_checkpoints and replies[1][1]:
         # The cap removed older checkpoints (every quarter of the cap, not on
         # every put): take them out of their runs' index sets too.
         yield Batch(unindex_runs(ctx, thread_id, checkpoint_ns, replies[1][1]))
-    return _config(thread_id, checkpoint_ns, cid)
+    return replies[0]
 
 
 def unindex_runs(
@@ -423,7 +506,14 @@ def _parse_entry(
     channel_values: dict[str, Any] = {}
     if raw_blobs:
         by_suffix = {blob_suffix(ch, ver): ch for ch, ver in checkpoint["channel_versions"].items()}
-        for suffix, value in zip(raw_blobs.decode().split("\n"), blob_values, strict=False):
+        listed = dict(zip(raw_blobs.decode().split("\n"), blob_values, strict=False))
+        channels = {s.split(":", 1)[0] for s in by_suffix}
+        for suffix, value in listed.items():
+            channel = by_suffix.get(suffix)
+            if channel is None and fmt == RECORD_FORMAT_CHAINS:
+                # A base of a list link: read through its link, checked there.
+                if suffix.split(":", 1)[0] in channels:
+                    continue
             if value is None:
                 raise CheckpointCorruptedError(
                     f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
@@ -432,10 +522,9 @@ def _parse_entry(
                     f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
                     f"'volatile-*' policies evict them too)."
                 )
-            channel = by_suffix.get(suffix)
             if channel is None:
                 raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
-            channel_values[channel] = loads(_unpack_typed(value, ns.blob_prefix + suffix))
+            channel_values[channel] = loads(_unpack_value(value, ns.blob_prefix + suffix, listed))
     checkpoint["channel_values"] = channel_values
 
     return CheckpointTuple(
@@ -630,9 +719,10 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
 
 def check_record_format(version: bytes | None, key: str) -> None:
     """Refuse records written by a newer, incompatible layout."""
-    if version is not None and version != RECORD_FORMAT:
+    if version is not None and version not in RECORD_FORMATS:
         raise SchemaVersionError(
             f"{key!r} uses record format {version.decode(errors='replace')!r}; this "
-            f"version of langgraph-redis-saver reads format {RECORD_FORMAT.decode()!r}. "
+            f"version of langgraph-redis-saver reads formats "
+            f"{', '.join(repr(f.decode()) for f in RECORD_FORMATS)}. "
             f"Upgrade: pip install -U langgraph-redis-saver"
         )

@@ -1,5 +1,6 @@
 -- Store one checkpoint and move `latest`, atomically.
--- KEYS: record, latest, timeline, namespaces, writes, new blob keys..., kept blob keys...
+-- KEYS: record, latest, timeline, namespaces, writes, new blob keys..., kept blob keys...,
+--       link base keys... (the bases the new list links need; see _lists.py)
 -- ARGV: ttl_ms, checkpoint_id, checkpoint_ns, n_new, n_kept, n_delta,
 --       rec_prefix, writes_prefix, blob_prefix, n_fields,
 --       field/value pairs..., new blob values..., escaped delta channel names...,
@@ -14,6 +15,14 @@ local n_kept = tonumber(ARGV[5])
 local n_delta = tonumber(ARGV[6])
 local n_fields = tonumber(ARGV[10])
 local rec, latest, timeline, namespaces, wk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local n_base = #KEYS - 5 - n_new - n_kept
+
+-- A list link is only valid while its bases exist. One that expired or was
+-- pruned since the caller last stored it: write nothing, return 0, and the
+-- caller sends full copies instead.
+if n_base > 0 and redis.call('EXISTS', unpack(KEYS, 6 + n_new + n_kept)) < n_base then
+  return 0
+end
 
 local vbase = 10 + 2 * n_fields
 for i = 1, n_new do
@@ -36,7 +45,39 @@ redis.call('SADD', namespaces, ARGV[3])
 local top = redis.call('ZREVRANGEBYLEX', timeline, '+', '-', 'LIMIT', 0, 1)[1]
 redis.call('SET', latest, top)
 
+-- An unchanged channel whose value is a list link needs the same bases as
+-- in the parent checkpoint: copy them from the parent's blob list (a
+-- channel's first suffix there is its value, the others are its bases).
+local bases = {}
+for i = 6 + n_new + n_kept, #KEYS do bases[#bases + 1] = KEYS[i] end
+local parent_id = redis.call('HGET', rec, 'parent')
+if n_kept > 0 and parent_id then
+  local inherited = redis.call('HGET', ARGV[7] .. esc(parent_id), 'blobs')
+  if inherited then
+    local bp = ARGV[9]
+    local own = redis.call('HGET', rec, 'blobs') or ''
+    local listed, kept, value_of, extra = {}, {}, {}, {}
+    for s in string.gmatch(own, '[^\n]+') do listed[s] = true end
+    for i = 1, n_kept do kept[string.sub(KEYS[5 + n_new + i], #bp + 1)] = true end
+    for s in string.gmatch(inherited, '[^\n]+') do
+      local ch = string.match(s, '^[^:]*:')
+      if value_of[ch] == nil then
+        value_of[ch] = s
+      elseif kept[value_of[ch]] and not listed[s] then
+        extra[#extra + 1] = s
+        listed[s] = true
+        bases[#bases + 1] = bp .. s
+      end
+    end
+    if #extra > 0 then
+      if own ~= '' then own = own .. '\n' end
+      redis.call('HSET', rec, 'blobs', own .. table.concat(extra, '\n'), 'v', '2')
+    end
+  end
+end
+
 if ttl > 0 then
+  expire_all(bases, ttl)
   redis.call('PEXPIRE', rec, ttl)
   redis.call('PEXPIRE', latest, ttl)
   redis.call('PEXPIRE', timeline, ttl)
@@ -50,7 +91,7 @@ if ttl > 0 then
   -- bounded by the snapshot frequency, not by the session's length.
   local chans = {}
   for i = 1, n_delta do chans[i] = ARGV[vbase + n_new + i] end
-  local parent = redis.call('HGET', rec, 'parent')
+  local parent = parent_id
   while parent and #chans > 0 do
     local pk = ARGV[7] .. esc(parent)
     if redis.call('PEXPIRE', pk, ttl) == 0 then break end
