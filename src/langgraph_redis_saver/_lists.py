@@ -5,9 +5,14 @@ LangGraph stores a channel's whole value at every version. For a chat's
 conversation again, so a conversation's bytes in Redis would grow with the
 square of its length. Instead, when a new list value starts with the exact
 bytes of a list this process stored for the same channel just before, the
-new version is stored as a *link*: the key suffix of that base version, the
-number of new items and their bytes. Every `MAX_CHAIN` links, a full copy is
-stored again, so a read follows at most `MAX_CHAIN` links.
+new version is stored as a *link*: the key suffix of a base version, the
+number of items after it and their bytes. The base is chosen as in a Fenwick
+tree: counting versions since the last full copy, version ``k`` links to
+version ``k`` with its lowest set bit cleared (7 -> 6 -> 4 -> 0). A read so
+follows at most `MAX_CHAIN` links (the set bits of ``k``), and each item is
+stored about log2(versions) times in all, so a conversation's bytes grow
+about linearly, where full copies (or a full copy every N links) grow with
+the square of its length. After `MAX_POSITION` links a full copy starts over.
 
 A checkpoint record lists the key suffix of every blob it needs: its
 channel values first, then the bases their links lead to (the chain). So
@@ -43,7 +48,9 @@ __all__ = ["LINK", "MAX_CHAIN", "Encoded", "ListCache", "rebuild"]
 
 LINK = b"\x02"
 """Separator after the type name that marks a link (see ``_core._pack_typed``)."""
-MAX_CHAIN = 24
+MAX_POSITION = 4095
+"""Versions stored as links before a full copy again (12 bits: at most 12 links)."""
+MAX_CHAIN = MAX_POSITION.bit_length()
 """Links a read follows at most before reaching a full copy."""
 READ_LIMIT = 256
 """Longest chain a reader accepts (stored data is untrusted: no endless walks)."""
@@ -52,16 +59,23 @@ CACHE_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
-class _Stored:
-    """What a saver remembers of the last list it stored for one channel."""
+class _Node:
+    """One stored version of a list: where it is and what its items hash to."""
 
-    suffix: str  # blob key suffix of that version
-    typ: str
-    head: bytes  # payload version byte
+    suffix: str  # blob key suffix
+    pos: int  # versions since the full copy its chain ends at
     count: int  # items
     size: int  # bytes of the items
     digest: bytes  # of the items
-    chain: tuple[str, ...]  # suffixes of the blobs it links to, nearest first
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What a saver remembers of the last list it stored for one channel."""
+
+    typ: str
+    head: bytes  # payload version byte
+    nodes: tuple[_Node, ...]  # that version, then the versions its links lead to
 
 
 @dataclass(frozen=True)
@@ -125,26 +139,38 @@ class ListCache:
         count, start = found
         items = memoryview(data)[start:]
         with self._lock:
-            base = self._data.get(key)
-            if base is not None:
+            prev = self._data.get(key)
+            if prev is not None:
                 self._data.move_to_end(key)
         digest = _digest(items)
-        full = Encoded(b"", (), _Stored(suffix, typ, data[:1], count, len(items), digest, ()))
+        head = data[:1]
+        full = Encoded(b"", (), _Stored(typ, head, (_Node(suffix, 0, count, len(items), digest),)))
+        if prev is None or prev.typ != typ or prev.head != head:
+            return full
+        pos = prev.nodes[0].pos + 1
+        target = pos - (pos & -pos)  # the base: `pos` without its lowest set bit
+        chain = tuple(n for n in prev.nodes if n.pos <= target)
         if (
-            base is None
-            or base.suffix == suffix
-            or base.typ != typ
-            or base.head != data[:1]
-            or len(base.chain) >= MAX_CHAIN
-            or count < base.count
+            pos > MAX_POSITION
+            or not chain
+            or chain[0].pos != target
+            or any(n.suffix == suffix for n in prev.nodes)  # a re-put of a stored version
+        ):
+            return full
+        base = chain[0]
+        if (
+            count < base.count
             or len(items) < base.size
             or _digest(items[: base.size]) != base.digest
         ):
             return full
-        chain = (base.suffix, *base.chain)
-        head = b"%s%s%s\n%d\n" % (typ.encode(), LINK, base.suffix.encode(), count - base.count)
-        stored = _Stored(suffix, typ, data[:1], count, len(items), digest, chain)
-        return Encoded(head + items[base.size :], chain, stored)
+        link = b"%s%s%s\n%d\n" % (typ.encode(), LINK, base.suffix.encode(), count - base.count)
+        node = _Node(suffix, pos, count, len(items), digest)
+        return Encoded(
+            link + items[base.size :],
+            tuple(n.suffix for n in chain),
+            _Stored(typ, head, (node, *chain)),
+        )
 
     def remember(self, key: tuple[str, str, str], stored: _Stored) -> None:
         with self._lock:
