@@ -142,11 +142,14 @@ class ListCache:
             prev = self._data.get(key)
             if prev is not None:
                 self._data.move_to_end(key)
-        digest = _digest(items)
         head = data[:1]
-        full = Encoded(b"", (), _Stored(typ, head, (_Node(suffix, 0, count, len(items), digest),)))
+
+        def full() -> Encoded:
+            node = _Node(suffix, 0, count, len(items), _digest(items))
+            return Encoded(b"", (), _Stored(typ, head, (node,)))
+
         if prev is None or prev.typ != typ or prev.head != head:
-            return full
+            return full()
         pos = prev.nodes[0].pos + 1
         target = pos - (pos & -pos)  # the base: `pos` without its lowest set bit
         chain = tuple(n for n in prev.nodes if n.pos <= target)
@@ -156,14 +159,16 @@ class ListCache:
             or chain[0].pos != target
             or any(n.suffix == suffix for n in prev.nodes)  # a re-put of a stored version
         ):
-            return full
+            return full()
         base = chain[0]
-        if (
-            count < base.count
-            or len(items) < base.size
-            or _digest(items[: base.size]) != base.digest
-        ):
-            return full
+        if count < base.count or len(items) < base.size:
+            return full()
+        # One pass over the bytes: the base's items, then the rest.
+        hasher = hashlib.blake2b(items[: base.size], digest_size=16)
+        if hasher.digest() != base.digest:
+            return full()
+        hasher.update(items[base.size :])
+        digest = hasher.digest()
         link = b"%s%s%s\n%d\n" % (typ.encode(), LINK, base.suffix.encode(), count - base.count)
         node = _Node(suffix, pos, count, len(items), digest)
         return Encoded(
