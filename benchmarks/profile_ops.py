@@ -12,6 +12,11 @@ microseconds:
 - Lua: the script's own time inside Redis (``INFO commandstats``);
 - parse: reading the reply (hiredis) into Python objects;
 - decode: ``loads_typed`` of the values and building the ``CheckpointTuple``.
+
+Then one graph turn (the 50-turn chat of ``bench_savers.py``, sync ``invoke``)
+with each durability: the turn's time, and the time spent inside each saver
+method (with LangGraph's default durability the puts run on a worker thread,
+overlapping the graph's own work).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from contextlib import ExitStack
 from typing import Any
 
 import redis
-from bench_savers import checkpoint_for, messages
+from bench_savers import chat_graph, checkpoint_for, messages
+from langchain_core.messages import HumanMessage
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver import _core as core
@@ -151,13 +157,51 @@ def main(argv: list[str] | None = None) -> int:
         r.delete("prof:floor")
         r.close()
 
+        turns = {d or "default": profile_turns(url, d) for d in (None, "sync")}
+
     print(f"put, {args.messages} messages: {whole_put:.1f} us (median of the whole call)")
     for k, v in put_parts.items():
         print(f"  {k:<44} {v:>7.1f} us")
     print(f"get_tuple by id, {args.messages} messages: {whole_get:.1f} us")
     for k, v in get_parts.items():
         print(f"  {k:<44} {v:>7.1f} us")
+    for durability, parts in turns.items():
+        print(f"graph turn, durability={durability}, turns 31-50 of a chat (mean us per turn)")
+        for k, v in parts.items():
+            print(f"  {k:<44} {v:>7.1f} us")
     return 0
+
+
+def profile_turns(url: str, durability: str | None, turns: int = 50) -> dict[str, float]:
+    """Mean time per turn, and inside each saver method, over turns 31-50."""
+    saver = RedisCheckpointSaver.from_url(url, key_prefix=f"turn-{durability}")
+    spent: dict[str, int] = {}
+    for name in ("get_tuple", "put", "put_writes"):
+        method = getattr(saver, name)
+
+        def timed(*a: Any, _m: Any = method, _n: str = name, **kw: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return _m(*a, **kw)
+            finally:
+                spent[_n] = spent.get(_n, 0) + time.perf_counter_ns() - start
+
+        setattr(saver, name, timed)
+    graph = chat_graph(saver)
+    kwargs = {} if durability is None else {"durability": durability}
+    cfg = {"configurable": {"thread_id": "turns"}}
+    total = 0
+    for turn in range(turns):
+        if turn == turns - 20:
+            spent.clear()
+            total = 0
+        start = time.perf_counter_ns()
+        graph.invoke({"messages": [HumanMessage(f"q{turn}")]}, cfg, **kwargs)
+        total += time.perf_counter_ns() - start
+    saver.close()
+    out = {"whole turn": total / 20 / 1000}
+    out.update({f"inside {k}": v / 20 / 1000 for k, v in spent.items()})
+    return out
 
 
 if __name__ == "__main__":
