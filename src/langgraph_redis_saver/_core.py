@@ -127,8 +127,9 @@ def next_version(current: str | int | float | None) -> str:
 
 
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
+ZLINK = b"\x03"  # a list link (LINK, b"\x02"), zlib-compressed
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
-_SEPARATOR = re.compile(rb"[\x00-\x02]")
+_SEPARATOR = re.compile(rb"[\x00-\x03]")
 
 
 def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
@@ -146,15 +147,43 @@ def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
     return typ.encode() + RAW + data
 
 
+def _pack_link(typ: str, link: bytes, compress_min: int = 0) -> bytes:
+    """A list link as stored (``_lists``), zlib-compressed as `_pack_typed` does."""
+    body = link[len(typ) + 1 :]
+    if compress_min and len(body) >= compress_min:
+        packed = zlib.compress(body, 1)
+        if len(packed) < len(body):
+            return typ.encode() + ZLINK + packed
+    return link
+
+
 def _split_typed(raw: bytes, key: str) -> tuple[str, bytes, bytes]:
-    """``(type, separator, rest)`` of a stored value."""
-    # Type names never contain bytes below 0x03, so the first one is the
+    """``(type, separator, rest)`` of a stored value; a compressed link comes
+    back inflated, as a `LINK`."""
+    # Type names never contain bytes below 0x04, so the first one is the
     # separator: one scan that stops there, not one search per separator.
     found = _SEPARATOR.search(raw)
     if found is None:
         raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
     cut = found.start()
-    return raw[:cut].decode(errors="replace"), raw[cut : cut + 1], raw[cut + 1 :]
+    typ, sep, rest = raw[:cut].decode(errors="replace"), raw[cut : cut + 1], raw[cut + 1 :]
+    if sep == ZLINK:
+        return typ, LINK, _inflate(rest, key)
+    return typ, sep, rest
+
+
+def _inflate(data: bytes, key: str) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, MAX_INFLATED)
+    except zlib.error as exc:
+        raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise CheckpointCorruptedError(
+            f"{key!r} holds a compressed value that is truncated or inflates past "
+            f"{MAX_INFLATED} bytes"
+        )
+    return out
 
 
 def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
@@ -165,16 +194,7 @@ def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
             f"items), which is only read with the checkpoint that lists its base"
         )
     if sep == ZLIB:
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(data, MAX_INFLATED)
-        except zlib.error as exc:
-            raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise CheckpointCorruptedError(
-                f"{key!r} holds a compressed value that is truncated or inflates past "
-                f"{MAX_INFLATED} bytes"
-            )
+        data = _inflate(data, key)
     return typ, data
 
 
@@ -300,7 +320,7 @@ def _put(
                 linked[channel] = encoded
                 chain.update(dict.fromkeys(encoded.chain))
             if encoded is not None and encoded.chain:
-                new_values.append(encoded.stored)
+                new_values.append(_pack_link(value[0], encoded.stored, ctx.compress_min))
             else:
                 new_values.append(_pack_typed(value, ctx.compress_min))
         else:

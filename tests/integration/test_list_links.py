@@ -197,3 +197,20 @@ async def test_list_link_whose_base_is_gone_is_stored_in_full(
 def test_list_link_rebuild_refuses_hostile_chains(blobs: dict[str, bytes], problem: str) -> None:
     with pytest.raises(CheckpointCorruptedError, match=problem):
         rebuild("lgrs", b"m:1\n1\n\xa1y", "k", blobs, _split_typed, _unpack_typed)
+
+
+async def test_list_links_compressed_with_compress_threshold(
+    redis_url: str, prefix: str, mode: str
+) -> None:
+    async with RedisCheckpointSaver.from_url(
+        redis_url, key_prefix=prefix, compress_threshold=2048
+    ) as saver:
+        ours, theirs = chat(saver), chat(InMemorySaver())
+        cfg = {"configurable": {"thread_id": "zipped"}}
+        for i in range(20):
+            for g in (ours, theirs):
+                await turn(g, cfg, mode, {"messages": [HumanMessage(f"q{i}", id=f"h{i}")]})
+        blobs = messages_blobs(redis_url, saver, "zipped")
+        assert any(v[:5] == b"lgrs\x03" for v in blobs.values())  # compressed links
+        assert any(v[:5] == b"lgrs\x02" for v in blobs.values())  # small ones are not
+        assert await history(ours, cfg, mode) == await history(theirs, cfg, mode)
