@@ -10,9 +10,10 @@ number of items after it and their bytes. The base is chosen as in a Fenwick
 tree: counting versions since the last full copy, version ``k`` links to
 version ``k`` with its lowest set bit cleared (7 -> 6 -> 4 -> 0). A read so
 follows at most `MAX_CHAIN` links (the set bits of ``k``), and each item is
-stored about log2(versions) times in all, so a conversation's bytes grow
-about linearly, where full copies (or a full copy every N links) grow with
-the square of its length. After `MAX_POSITION` links a full copy starts over.
+stored about log2(versions)/2 times on average, so a conversation's bytes
+grow about linearly, where full copies (or a full copy every N links) grow
+with the square of its length. After `MAX_POSITION` links a full copy starts
+over.
 
 A checkpoint record lists the key suffix of every blob it needs: its
 channel values first, then the bases their links lead to (the chain). So
@@ -25,11 +26,13 @@ one msgpack array are linked: a version byte, an array header, then the
 items, each encoded on its own. The reader rebuilds the exact bytes the
 serializer wrote for the whole list and decodes them once, so a linked value
 decodes to what a full copy would. Whether the new list extends the base is
-decided on bytes (a digest of the base's items), never on object identity:
-an edited, replaced or removed earlier message, or a fork from an older
-checkpoint, simply gets a full copy.
+decided on bytes (a BLAKE2b digest of the base's items), never on object
+identity: after an edited, replaced or removed earlier message, or a fork
+from an older checkpoint, the base no longer matches and a full copy is
+stored.
 
-Stored form of a link: ``<type>\\x02<base suffix>\\n<new item count>\\n<items>``.
+Stored form of a link: ``<type>\\x02<base suffix>\\n<new item count>\\n<items>``,
+or ``<type>\\x03<zlib of the part after \\x02>`` with ``compress_threshold``.
 """
 
 from __future__ import annotations
