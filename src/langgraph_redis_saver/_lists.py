@@ -27,9 +27,9 @@ items, each encoded on its own. The reader rebuilds the exact bytes the
 serializer wrote for the whole list and decodes them once, so a linked value
 decodes to what a full copy would. Whether the new list extends the base is
 decided on bytes (a BLAKE2b digest of the base's items), never on object
-identity: after an edited, replaced or removed earlier message, or a fork
-from an older checkpoint, the base no longer matches and a full copy is
-stored.
+identity: after an edited, replaced or removed message, or a fork from an
+older checkpoint, a link is written only if the base's items are still an
+exact prefix of the new list, and a full copy otherwise.
 
 Stored form of a link: ``<type>\\x02<base suffix>\\n<new item count>\\n<items>``,
 or ``<type>\\x03<zlib of the part after \\x02>`` with ``compress_threshold``.
