@@ -6,14 +6,18 @@
 from ._admin import SessionInfo
 from ._version import __version__
 from .errors import (
+    CheckpointConflictError,
     CheckpointCorruptedError,
     ConfigurationError,
     DecodeError,
+    IndexWarning,
     RedisSaverError,
+    RedisSaverWarning,
     RedisServerNotFoundError,
     SchemaVersionError,
     SerializationError,
     SessionNotFoundError,
+    SkippedSessionWarning,
     UnsafeTypeError,
 )
 from .keys import KeySchema
@@ -22,18 +26,22 @@ from .serde import SafeMsgpackSerializer
 
 __all__ = [
     "DEFAULT_TTL",
+    "CheckpointConflictError",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "IndexWarning",
     "KeySchema",
     "RedisCheckpointSaver",
     "RedisSaverError",
+    "RedisSaverWarning",
     "RedisServerNotFoundError",
     "SafeMsgpackSerializer",
     "SchemaVersionError",
     "SerializationError",
     "SessionInfo",
     "SessionNotFoundError",
+    "SkippedSessionWarning",
     "UnsafeTypeError",
     "__version__",
 ]

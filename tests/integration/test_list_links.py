@@ -16,8 +16,8 @@ from langgraph.graph import START, MessagesState, StateGraph
 from test_saver import checkpoint, config, meta
 
 from langgraph_redis_saver import CheckpointCorruptedError, RedisCheckpointSaver
-from langgraph_redis_saver._core import _split_typed, _unpack_typed
 from langgraph_redis_saver._lists import LINK, MAX_CHAIN, rebuild
+from langgraph_redis_saver._records import split_typed, unpack_typed
 from support.api import Api
 
 
@@ -196,7 +196,7 @@ async def test_list_link_whose_base_is_gone_is_stored_in_full(
 )
 def test_list_link_rebuild_refuses_hostile_chains(blobs: dict[str, bytes], problem: str) -> None:
     with pytest.raises(CheckpointCorruptedError, match=problem):
-        rebuild("lgrs", b"m:1\n1\n\xa1y", "k", blobs, _split_typed, _unpack_typed)
+        rebuild("lgrs", b"m:1\n1\n\xa1y", "k", blobs, split_typed, unpack_typed)
 
 
 async def test_list_links_compressed_with_compress_threshold(
