@@ -11,6 +11,7 @@ Every error the package raises itself derives from `RedisSaverError`::
     ├── CheckpointConflictError                 a write builds on what was removed meanwhile
     ├── SchemaVersionError                      stored data was written by a newer format
     ├── SessionNotFoundError(LookupError)       no such session, namespace or checkpoint
+    ├── LegacySessionError                      a session in the pickled pre-saver format
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
 
@@ -37,6 +38,7 @@ __all__ = [
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "LegacySessionError",
     "RedisSaverError",
     "SchemaVersionError",
     "RedisServerNotFoundError",
@@ -99,6 +101,15 @@ class SchemaVersionError(RedisSaverError):
 
 class SessionNotFoundError(RedisSaverError, LookupError):
     """A session, namespace or checkpoint does not exist (or has expired)."""
+
+
+class LegacySessionError(RedisSaverError):
+    """A session is still in a legacy pickled format (``latest`` holds a pickle).
+
+    The saver neither reads nor overwrites such a session: its scripts stop
+    before touching anything. Convert it first with
+    ``lgrs migrate --from-pickle`` (see docs/migration.md).
+    """
 
 
 class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):

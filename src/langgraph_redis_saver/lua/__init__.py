@@ -29,6 +29,7 @@ from typing import Any
 from langgraph_redis_saver.errors import (
     CheckpointConflictError,
     CheckpointCorruptedError,
+    LegacySessionError,
     RedisSaverError,
 )
 
@@ -56,6 +57,7 @@ _LINE = re.compile(r"user_script:(\d+):")
 ERROR_CODES: dict[str, type[RedisSaverError]] = {
     "LGRS_CORRUPT": CheckpointCorruptedError,
     "LGRS_CONFLICT": CheckpointConflictError,
+    "LGRS_LEGACY": LegacySessionError,
 }
 """Error replies of our scripts (``redis.error_reply('LGRS_... text')``) and
 the exception each becomes."""

@@ -7,7 +7,8 @@
 -- ARGV[3]  writes_prefix   + escaped id = a pending-writes hash
 -- ARGV[4]  blob_prefix     + stored suffix = a blob key
 -- ARGV[5]  refresh_ttl_ms  refresh the TTL of what is read, 0 for no
--- Returns the checkpoint as load_checkpoint() shapes it, or false.
+-- Returns the checkpoint as load_checkpoint() shapes it, or false; an LGRS_LEGACY
+-- error, reading nothing, when `latest` holds a legacy pickle.
 local checkpoint_id = ARGV[1]
 local rec_prefix = ARGV[2]
 local writes_prefix = ARGV[3]
@@ -19,6 +20,7 @@ if checkpoint_id ~= '' then
   return load_checkpoint(rec_prefix, writes_prefix, blob_prefix, checkpoint_id, refresh_ttl_ms)
 end
 local cid = redis.call('GET', latest)
+if is_legacy(cid) then return legacy_error(latest) end
 if cid then
   local found = load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, refresh_ttl_ms)
   if found then

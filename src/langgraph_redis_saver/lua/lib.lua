@@ -14,6 +14,20 @@ function esc(s)
   end))
 end
 
+-- A pickle (protocol 2+ starts with 0x80) where `latest` should hold a
+-- checkpoint id: a session of the pickled store this saver replaces
+-- (docs/migration.md). No UTF-8 checkpoint id starts with that byte.
+function is_legacy(value)
+  return value and string.byte(value, 1) == 128
+end
+
+-- The error reply for a legacy session: nothing was read or written.
+function legacy_error(latest)
+  return redis.error_reply('LGRS_LEGACY ' .. latest .. ' holds a legacy pickled session, ' ..
+    'not a checkpoint id; it was left untouched. Convert it with: ' ..
+    'lgrs migrate --from-pickle (docs/migration.md)')
+end
+
 -- The blob list of a record (its `blobs` field): newline-separated blob key
 -- suffixes `<CH>:<VER>` (escaped parts never hold '\n'). Twin of
 -- _records.blob_list(); the one place that splits it.

@@ -26,6 +26,7 @@
 -- ARGV[..] delta_channels* escaped DeltaChannels rebuilt from ancestors
 -- ARGV[..] index_commands* cross-session index commands, each as (argc, command, args...)
 --
+-- An LGRS_LEGACY error, writing nothing, when `latest` holds a legacy pickle.
 -- Returns {latest id, {index errors}}, or {0, {}} with nothing written when
 -- a list-link base is gone (expired or pruned since this saver stored it):
 -- the caller then sends full copies. The index commands ride in this script
@@ -65,6 +66,7 @@ local kept_at = 5 + n_new
 local base_at = kept_at + n_kept
 
 -- 1. Check, without writing.
+if is_legacy(redis.call('GET', latest)) then return legacy_error(latest) end
 if n_kept > 0 then
   local kept = {unpack(KEYS, kept_at + 1, kept_at + n_kept)}
   if redis.call('EXISTS', unpack(kept)) < n_kept then
