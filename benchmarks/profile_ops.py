@@ -36,6 +36,7 @@ from langchain_core.messages import HumanMessage
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver import _core as core
 from langgraph_redis_saver._drive import Batch, Call, _args
+from langgraph_redis_saver._records import parse_entry
 from langgraph_redis_saver.devserver import ThrowawayRedis
 
 ROUNDS = 2000
@@ -110,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         reply = r.execute_command(*get_command)
         thread, ns = "prof", ""
 
+        ns_keys = ctx.keys.namespace(thread, ns)
+
         def decode() -> None:
-            core.parse_entry(ctx, thread, ns, reply)
+            parse_entry(ctx.serde, ns_keys, thread, ns, reply)
 
         # Parsing is measured as a GET of as many bytes, minus a PING.
         size = sum(len(x) for x in reply[6] if x) + len(reply[2]) + len(reply[3])
