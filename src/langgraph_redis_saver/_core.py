@@ -199,6 +199,7 @@ def _put(
     kept_blobs: list[str] = []
     suffixes: list[str] = []
     bases: dict[str, None] = {}  # ordered set of list-link bases
+    kept_lists = False  # a reused value that may be a list link
     for channel, version in checkpoint["channel_versions"].items():
         # A channel without a value (empty, or a DeltaChannel between
         # snapshots) has no blob; readers treat it as absent.
@@ -208,6 +209,7 @@ def _put(
         suffixes.append(suffix)
         if channel not in new_versions:
             kept_blobs.append(ns.blob_prefix + suffix)
+            kept_lists = kept_lists or isinstance(values[channel], list)
             continue
         value = typed[channel]
         encoded = None
@@ -256,6 +258,7 @@ def _put(
         delta_channels=_delta_channels_to_walk(metadata, values),
         index_commands=() if ctx.keys.cluster else indexes,
         base_blobs=[ns.blob_prefix + s for s in base_suffixes],
+        inherit_bases=kept_lists,
     )
     batch = Batch([put])
     if ctx.max_checkpoints:

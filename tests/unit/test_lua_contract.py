@@ -89,7 +89,7 @@ def test_lua_every_builder_fills_every_slot_in_header_order() -> None:
     ]
     assert list(put.args) == [
         5, "c", "sub", "p", 2, 1, 1, 1, 1, ns.record_prefix, ns.writes_prefix, ns.blob_prefix, 1,
-        "v", b"1", "blobs", "a:1", b"V1", "d", 4, "ZADD", "idx", 1, "t",
+        1, "v", b"1", "blobs", "a:1", b"V1", "d", 4, "ZADD", "idx", 1, "t",
     ]  # fmt: skip
     built = [
         put,

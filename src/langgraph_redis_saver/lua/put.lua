@@ -21,6 +21,7 @@
 -- ARGV[11] writes_prefix   + escaped id = a pending-writes hash
 -- ARGV[12] blob_prefix     + stored suffix = a blob key
 -- ARGV[13] n_base          keys in `base_blobs`
+-- ARGV[14] inherit         1: a reused value may be a list link, copy its bases from the parent
 -- ARGV[..] fields*         the record's field/value pairs
 -- ARGV[..] new_values*     the values of `new_blobs`, in order
 -- ARGV[..] delta_channels* escaped DeltaChannels rebuilt from ancestors
@@ -53,12 +54,13 @@ local rec_prefix = ARGV[10]
 local writes_prefix = ARGV[11]
 local blob_prefix = ARGV[12]
 local n_base = tonumber(ARGV[13])
+local inherit = ARGV[14]
 local record = KEYS[1]
 local latest = KEYS[2]
 local timeline = KEYS[3]
 local namespaces = KEYS[4]
 local writes = KEYS[5]
-local fields_at = 13
+local fields_at = 14
 local values_at = fields_at + 2 * n_fields
 local delta_at = values_at + n_new
 local index_at = delta_at + n_delta
@@ -145,7 +147,7 @@ redis.call('SET', latest, top)
 -- in the parent checkpoint: copy them from the parent's blob list (there a
 -- channel's first suffix is its value, the others are the bases it links to).
 local bases = {unpack(KEYS, base_at + 1, base_at + n_base)}
-if n_kept > 0 and parent_id ~= '' then
+if inherit == '1' and n_kept > 0 and parent_id ~= '' then
   local inherited = redis.call('HGET', rec_prefix .. esc(parent_id), 'blobs')
   if inherited then
     local own = redis.call('HGET', record, 'blobs') or ''
