@@ -6,7 +6,8 @@ Every error the package raises itself derives from `RedisSaverError`::
     ├── ConfigurationError(ValueError)          bad client, URL, option or config
     ├── SerializationError                      a value could not be encoded or decoded
     │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
-    │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
+    │   ├── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
+    │   └── EncryptedSessionError               encrypted value, and no key (or the wrong one)
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
     ├── CheckpointConflictError                 a write builds on what was removed meanwhile
     ├── SchemaVersionError                      stored data was written by a newer format
@@ -21,7 +22,7 @@ Warnings, for what the package works around without failing the call::
     ├── StoredDataWarning                       a stored value was read back as plain data
     │                                           or as the closest object (code changed)
     ├── IndexWarning                            a cross-session index key could not be updated
-    └── SkippedSessionWarning                   list(None) skipped a damaged session
+    └── SkippedSessionWarning                   a listing skipped a damaged session
 
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
@@ -38,6 +39,7 @@ __all__ = [
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "EncryptedSessionError",
     "LegacySessionError",
     "RedisSaverError",
     "SchemaVersionError",
@@ -99,6 +101,14 @@ class SchemaVersionError(RedisSaverError):
     """Stored data uses a format version newer than this library understands."""
 
 
+class EncryptedSessionError(SerializationError):
+    """A value written through `EncryptedSerializer` and no key (or the wrong one) to read it.
+
+    The inspector raises it; the saver itself decodes through the serializer
+    it was given.
+    """
+
+
 class SessionNotFoundError(RedisSaverError, LookupError):
     """A session, namespace or checkpoint does not exist (or has expired)."""
 
@@ -129,7 +139,8 @@ class IndexWarning(RedisSaverWarning):
 
 
 class SkippedSessionWarning(RedisSaverWarning):
-    """``list(None)`` skipped a session it could not read; the message names it."""
+    """``list(None)`` or ``list_sessions`` skipped a session it could not read; the
+    message names it."""
 
 
 class StoredDataWarning(RedisSaverWarning):
