@@ -6,6 +6,7 @@ link that rebuilt the wrong list would show as a different state.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import pytest
@@ -192,6 +193,8 @@ async def test_list_link_whose_base_is_gone_is_stored_in_full(
         ({"m:1": b"other\x00\x01\x91\xa1a"}, "different types"),
         ({"m:1": b"lgrs\x00\x01\xa1a"}, "not a list"),
         ({"m:1": b"lgrs\x02no-newlines"}, "malformed"),
+        # A compressed link that inflates far past its stored size (a bomb).
+        ({"m:1": b"lgrs\x03" + zlib.compress(b"m:0\n1\n" + bytes(20_000_000), 9)}, "inflates"),
     ],
 )
 def test_list_link_rebuild_refuses_hostile_chains(blobs: dict[str, bytes], problem: str) -> None:
