@@ -55,7 +55,7 @@ def message_counts_flow(
         [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids]
     )
     prefix = escape(channel) + ":"
-    wanted: dict[str, str] = {}
+    wanted: dict[str, list[str]] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
     for t, (raw_cp, raw_blobs) in zip(ids, records, strict=True):
         if raw_cp is None:
