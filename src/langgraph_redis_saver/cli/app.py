@@ -620,3 +620,6 @@ def doctor(settings: Settings, sample: int) -> None:
         output.render_findings(output.console(), findings, settings.where())
     if failed:
         click.get_current_context().exit(1)
+
+
+from langgraph_redis_saver.cli import serve as _serve  # noqa: E402, F401  (registers `lgrs serve`)

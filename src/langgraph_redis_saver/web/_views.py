@@ -1,0 +1,197 @@
+"""What the pages show, computed from `Browser` results; no HTTP, no HTML.
+
+Kept apart from the routes so that the shapes can be tested without a
+browser: the sessions page (filter, sort and page over the sessions index,
+then read only the rows shown), and the chat bubbles of a conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from langgraph_redis_saver._admin import SessionInfo
+from langgraph_redis_saver.browse import Browser
+from langgraph_redis_saver.errors import RedisSaverError
+
+__all__ = [
+    "SORTS",
+    "Bubble",
+    "Listing",
+    "Row",
+    "bubbles",
+    "list_sessions",
+    "pretty",
+    "problem_status",
+    "visible",
+]
+
+SORTS: dict[str, Callable[[SessionInfo], Any]] = {
+    "updated": lambda i: i.updated_at,
+    "id": lambda i: i.thread_id,
+    "checkpoints": lambda i: i.checkpoint_count,
+    "ttl": lambda i: float("inf") if i.ttl is None else i.ttl,
+}
+"""Sort keys the sessions index answers without reading every session."""
+
+# C0/C1 controls (but newline and tab), and the bidirectional overrides that
+# reorder what a reader sees (Trojan Source).
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: Any) -> str:
+    """`text` with control and bidi characters shown as escapes (``\\x1b``, ``\\u202e``).
+
+    HTML escaping is the template engine's job (autoescape); this keeps an
+    ESC sequence or a right-to-left override from hiding what was stored.
+    """
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}" if ord(m[0]) > 0xFF else
+                       f"\\x{ord(m[0]):02x}", str(text))  # fmt: skip
+
+
+def pretty(value: Any) -> str:
+    """A stored value as indented JSON, made `visible`."""
+    if isinstance(value, str):
+        return visible(value)
+    return visible(json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True))
+
+
+# -- sessions page ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One row of the sessions table."""
+
+    session_id: str
+    updated_at: datetime
+    checkpoints: int
+    ttl: float | None
+    messages: int | None = None
+    keys: int = 0
+    bytes: int | None = None
+    status: str = "ok"
+    """``ok``, ``encrypted`` or ``unreadable``."""
+    problem: str | None = None
+
+
+@dataclass
+class Listing:
+    """One page of sessions and what produced it."""
+
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def list_sessions(
+    browser: Browser,
+    *,
+    search: str = "",
+    user: str | None = None,
+    since: datetime | None = None,
+    sort: str = "updated",
+    descending: bool = True,
+    page: int = 1,
+    per_page: int = 50,
+) -> Listing:
+    """Filter, sort and page the sessions index, then read only the rows shown.
+
+    The index holds id, last update, checkpoint count and TTL for every
+    session, so search, filters and sorting cost one pass over it; message
+    counts and sizes are read for the `per_page` rows shown only, which keeps
+    a page fast at 10,000 sessions.
+    """
+    infos = browser.saver.list_sessions(
+        filter=None if user is None else {"user_id": user}, since=since
+    )
+    if search:
+        needle = search.casefold()
+        infos = [i for i in infos if needle in i.thread_id.casefold()]
+    infos.sort(key=SORTS.get(sort, SORTS["updated"]), reverse=descending)
+    pages = max(1, -(-len(infos) // per_page))
+    page = min(max(page, 1), pages)
+    shown = infos[(page - 1) * per_page : page * per_page]
+    return Listing(
+        rows=_rows(browser, shown), total=len(infos), page=page, pages=pages, per_page=per_page
+    )
+
+
+def _rows(browser: Browser, infos: Sequence[SessionInfo]) -> list[Row]:
+    sizes = browser.session_sizes([i.thread_id for i in infos])
+    rows = []
+    for info in infos:
+        row = Row(info.thread_id, info.updated_at, info.checkpoint_count, info.ttl)
+        row.keys, row.bytes = sizes.get(info.thread_id, (0, None))
+        try:
+            msgs = _messages(browser, info.thread_id)
+        except RedisSaverError as exc:  # one bad session never hides the others
+            row.status, row.problem = problem_status(exc), str(exc)
+            msgs = None
+        row.messages = len(msgs) if isinstance(msgs, list) else (None if row.problem else 0)
+        rows.append(row)
+    return rows
+
+
+def _messages(browser: Browser, thread_id: str) -> Any:
+    found = browser.saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+    return found.checkpoint["channel_values"].get(browser.channel) if found else None
+
+
+def problem_status(exc: Exception) -> str:
+    """``encrypted`` or ``unreadable``: how a session that cannot be decoded is labelled."""
+    return "encrypted" if "encrypted" in str(exc) else "unreadable"
+
+
+# -- session page ----------------------------------------------------------------------
+
+
+@dataclass
+class Bubble:
+    """One message as shown: a turn, its content blocks, its tool calls with their results."""
+
+    turn: dict[str, Any]
+    blocks: list[dict[str, str]]
+    calls: list[dict[str, Any]]
+
+
+def _blocks(turn: dict[str, Any]) -> list[dict[str, str]]:
+    raw = turn.get("contentBlocks")
+    if not isinstance(raw, list):
+        return [{"kind": "text", "text": str(turn.get("content") or "")}]
+    out = []
+    for block in raw:
+        if isinstance(block, str):
+            out.append({"kind": "text", "text": block})
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            out.append({"kind": "text", "text": block["text"]})
+        elif isinstance(block, dict) and "image" in str(block.get("type", "")):
+            # Never loaded: the address is attacker-controlled and the page works offline.
+            out.append({"kind": "image", "text": "image (not loaded)"})
+        else:
+            kind = block.get("type", "block") if isinstance(block, dict) else "block"
+            out.append({"kind": "other", "text": f"[{kind}]"})
+    return out
+
+
+def bubbles(turns: Sequence[dict[str, Any]]) -> list[Bubble]:
+    """Turns as chat bubbles; a tool result is folded into the call that asked for it."""
+    results = {t["toolCallId"]: t for t in turns if t.get("toolCallId")}
+    folded: set[int] = set()
+    out = []
+    for t in turns:
+        calls = []
+        for call in t.get("toolCalls") or []:
+            result = results.get(call.get("id")) if call.get("id") else None
+            if result is not None:
+                folded.add(result["index"])
+            calls.append({**call, "result": result})
+        out.append(Bubble(t, _blocks(t), calls))
+    return [b for b in out if b.turn["index"] not in folded]
