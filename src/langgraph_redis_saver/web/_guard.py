@@ -34,7 +34,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
-    "cache-control": "no-store",
 }
 """Sent with every response: only this server's own scripts, styles and images run or load."""
 
@@ -84,14 +83,18 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        # Pages show live data: never cached. Static files are revalidated (ETag).
+        cache = "no-cache" if scope["path"].startswith("/static/") else "no-store"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
-                    if k.decode().lower() not in SECURITY_HEADERS
+                    if k.decode().lower() not in (*SECURITY_HEADERS, "cache-control")
                 ]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                headers.append((b"cache-control", cache.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from langgraph_redis_saver._admin import SessionInfo
 from langgraph_redis_saver.browse import Browser
 from langgraph_redis_saver.errors import RedisSaverError
 
@@ -30,13 +29,8 @@ __all__ = [
     "visible",
 ]
 
-SORTS: dict[str, Callable[[SessionInfo], Any]] = {
-    "updated": lambda i: i.updated_at,
-    "id": lambda i: i.thread_id,
-    "checkpoints": lambda i: i.checkpoint_count,
-    "ttl": lambda i: float("inf") if i.ttl is None else i.ttl,
-}
-"""Sort keys the sessions index answers without reading every session."""
+SORTS = ("updated", "id")
+"""Orders the sessions index gives for every session at once (by last write, by id)."""
 
 # C0/C1 controls (but newline and tab), and the bidirectional overrides that
 # reorder what a reader sees (Trojan Source).
@@ -104,34 +98,51 @@ def list_sessions(
 ) -> Listing:
     """Filter, sort and page the sessions index, then read only the rows shown.
 
-    The index holds id, last update, checkpoint count and TTL for every
-    session, so search, filters and sorting cost one pass over it; message
-    counts and sizes are read for the `per_page` rows shown only, which keeps
-    a page fast at 10,000 sessions.
+    The index (a sorted set of session ids scored by last write, one per
+    indexed ``user_id``) is read in one command, so search, filters and
+    sorting cost one pass over ids in memory; counts, TTLs, message counts
+    and sizes are read for the `per_page` rows shown only. That keeps a
+    page fast at 10,000 sessions.
     """
-    infos = browser.saver.list_sessions(
-        filter=None if user is None else {"user_id": user}, since=since
-    )
+    keys = browser.keys
+    index = keys.sessions if user is None else keys.sessions_by("user_id", user)
+    floor = f"{since.timestamp() * 1000}" if since else "-inf"
+    raw = browser.client.zrevrangebyscore(index, "+inf", floor, withscores=True)
+    entries = [(member.decode(), score) for member, score in raw]
     if search:
         needle = search.casefold()
-        infos = [i for i in infos if needle in i.thread_id.casefold()]
-    infos.sort(key=SORTS.get(sort, SORTS["updated"]), reverse=descending)
-    pages = max(1, -(-len(infos) // per_page))
+        entries = [e for e in entries if needle in e[0].casefold()]
+    if sort == "id":
+        entries.sort(key=lambda e: e[0], reverse=descending)
+    elif not descending:
+        entries.reverse()
+    pages = max(1, -(-len(entries) // per_page))
     page = min(max(page, 1), pages)
-    shown = infos[(page - 1) * per_page : page * per_page]
+    shown = entries[(page - 1) * per_page : page * per_page]
     return Listing(
-        rows=_rows(browser, shown), total=len(infos), page=page, pages=pages, per_page=per_page
+        rows=_rows(browser, shown), total=len(entries), page=page, pages=pages, per_page=per_page
     )
 
 
-def _rows(browser: Browser, infos: Sequence[SessionInfo]) -> list[Row]:
-    sizes = browser.session_sizes([i.thread_id for i in infos])
+def _rows(browser: Browser, entries: Sequence[tuple[str, float]]) -> list[Row]:
+    ids = [thread_id for thread_id, _ in entries]
+    commands: list[tuple[Any, ...]] = []
+    for thread_id in ids:
+        root = browser.keys.namespace(thread_id, "")
+        commands += [("ZCARD", root.timeline), ("PTTL", root.latest)]
+    replies = browser.pipeline(commands)
+    sizes = browser.session_sizes(ids)
     rows = []
-    for info in infos:
-        row = Row(info.thread_id, info.updated_at, info.checkpoint_count, info.ttl)
-        row.keys, row.bytes = sizes.get(info.thread_id, (0, None))
+    for i, (thread_id, score) in enumerate(entries):
+        count, pttl = replies[2 * i : 2 * i + 2]
+        if pttl == -2:  # expired or deleted since the index was read
+            continue
+        updated = datetime.fromtimestamp(score / 1000, tz=timezone.utc)
+        ttl = pttl / 1000 if isinstance(pttl, int) and pttl >= 0 else None
+        row = Row(thread_id, updated, count if isinstance(count, int) else 0, ttl)
+        row.keys, row.bytes = sizes.get(thread_id, (0, None))
         try:
-            msgs = _messages(browser, info.thread_id)
+            msgs = _messages(browser, thread_id)
         except RedisSaverError as exc:  # one bad session never hides the others
             row.status, row.problem = problem_status(exc), str(exc)
             msgs = None
