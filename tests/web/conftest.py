@@ -174,9 +174,13 @@ def served(redis_url: str, web_prefix: str) -> Iterator[Served]:
     stop_serve(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's headless Chromium, driven by Playwright."""
+    """Debian's headless Chromium, driven by Playwright.
+
+    Module scope: Playwright's sync API keeps an event loop running in this
+    thread, which async fixtures of later test modules could not share.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

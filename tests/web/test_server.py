@@ -86,9 +86,10 @@ def test_web_read_only_unless_allow_delete(make_client: Callable[..., TestClient
 
 
 def test_web_delete_needs_csrf_and_confirmation(
-    make_client: Callable[..., TestClient], saver: RedisCheckpointSaver, prefix: str
+    make_client: Callable[..., TestClient], redis_url: str, prefix: str
 ) -> None:
-    interview(saver, "doomed", ["an answer"])
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        interview(saver, "doomed", ["an answer"])
     client = make_client(prefix=prefix, allow_delete=True)
     page = client.get("/session?id=doomed").text
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
