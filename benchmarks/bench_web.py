@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             if runs is None:
                 print("\n(no chromium or playwright: browser timings skipped)")
             else:
-                print(f"\nsessions page in headless Chromium, navigation to load, {args.rounds} each")
+                print(f"\nin headless Chromium, navigation to load event, {args.rounds} loads each")
                 for name, samples in runs.items():
                     print(f"  {name:<24} {stats(samples)}")
         finally:
