@@ -133,9 +133,11 @@ class Served:
     lines: list[str] = field(default_factory=list)
 
 
-def start_serve(redis_url: str, prefix: str, *args: str) -> Served:
+def start_serve(
+    redis_url: str, prefix: str, *args: str, env: dict[str, str] | None = None
+) -> Served:
     """Run ``lgrs serve --port 0`` and read the address it prints."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("LGRS_TOKEN", None)
     cmd = [sys.executable, "-m", "langgraph_redis_saver", "--url", redis_url, "--prefix", prefix]
     proc = subprocess.Popen(

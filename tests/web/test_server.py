@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,5 +206,23 @@ def test_serve_beyond_loopback_generates_a_token(redis_url: str, web_prefix: str
         )
         with urllib.request.urlopen(request, timeout=10) as page:
             assert page.status == 200
+    finally:
+        stop_serve(served)
+
+
+def test_serve_open_starts_the_browser_on_the_address(
+    redis_url: str, web_prefix: str, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened.txt"
+    # webbrowser runs $BROWSER with the address in place of %s
+    browser = (
+        f"{sys.executable} -c 'import sys; open(sys.argv[1], \"w\").write(sys.argv[2])' {opened} %s"
+    )
+    served = start_serve(redis_url, web_prefix, "--open", env={"BROWSER": browser})
+    try:
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text() == served.url
     finally:
         stop_serve(served)
