@@ -226,3 +226,14 @@ def test_serve_open_starts_the_browser_on_the_address(
         assert opened.read_text() == served.url
     finally:
         stop_serve(served)
+
+
+def test_web_long_timeline_shows_the_newest_then_all(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langgraph_redis_saver.web.app.TIMELINE_ROWS", 2)
+    client = make_client()
+    page = client.get("/timeline?id=done-1").text
+    assert page.count('name="cp"') == 2
+    assert "5 checkpoints (newest 2 shown" in page
+    assert client.get("/timeline?id=done-1&all=1").text.count('name="cp"') == 5

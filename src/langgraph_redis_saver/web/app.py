@@ -44,6 +44,8 @@ __all__ = ["PER_PAGE", "create_app"]
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
+TIMELINE_ROWS = 200
+"""Checkpoints a timeline shows unless asked for all (``?all=1``)."""
 MAX_PER_PAGE = 500
 
 
@@ -204,6 +206,7 @@ def timeline_page(request: Request) -> Response:
     b = _site(request).browser
     session, ns = _session_args(request)
     rows = b.timeline(session, ns=ns)
+    everything = bool(_arg(request, "all"))
     return _page(
         request,
         "timeline.html",
@@ -211,7 +214,8 @@ def timeline_page(request: Request) -> Response:
         title=f"Timeline of {session}",
         session=session,
         ns=ns,
-        rows=rows,
+        rows=rows if everything else rows[:TIMELINE_ROWS],
+        total=len(rows),
         namespaces=b.namespaces(session),
     )
 
