@@ -237,3 +237,27 @@ def test_web_long_timeline_shows_the_newest_then_all(
     assert page.count('name="cp"') == 2
     assert "5 checkpoints (newest 2 shown" in page
     assert client.get("/timeline?id=done-1&all=1").text.count('name="cp"') == 5
+
+
+@pytest.mark.parametrize("junk", [b"lgrs\x00\x01\xc1", b"\xff\xfe no separator", b""])
+def test_web_unreadable_session_is_listed_as_such_and_hides_nothing(
+    make_client: Callable[..., TestClient], redis_url: str, prefix: str, junk: bytes
+) -> None:
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        interview(saver, "fine", ["an answer"])
+        interview(saver, "broken", ["an answer"])
+    client = make_client(prefix=prefix)
+    browser = Browser.from_url(redis_url, prefix=prefix, cluster=False)
+    with browser:
+        blob = browser.keys.namespace("broken", "").blob_prefix + "messages:"
+        for key in browser.session_keys(["broken"])["broken"]:
+            if key.startswith(blob):
+                browser.client.set(key, junk, keepttl=True)
+    listing = client.get("/")
+    assert listing.status_code == 200
+    assert 'class="badge unreadable"' in listing.text
+    assert ">fine</a>" in listing.text
+    page = client.get("/session?id=broken")
+    assert page.status_code == 422
+    assert "This session is unreadable" in page.text
+    assert client.get("/session?id=fine").status_code == 200
