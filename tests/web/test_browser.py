@@ -69,6 +69,9 @@ def test_web_click_through_session_timeline_checkpoint_diff(web: Watched) -> Non
     assert page.locator("h1").inner_text().startswith("Checkpoint")
     assert "turn_count" in page.inner_text("#state")
     web.shot("checkpoint")
+    page.click("#diff-parent")
+    assert "turn_count" in page.inner_text("#diff-result")
+    page.go_back()
     page.go_back()
 
     page.locator("input[name=cp]").nth(0).check()

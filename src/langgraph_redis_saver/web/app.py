@@ -63,7 +63,7 @@ class Site:
 
 def _link(path: str, **params: Any) -> str:
     """``path?query`` with the parameters that are set; autoescape handles the ``&``."""
-    query = urlencode([(k, v) for k, v in params.items() if v not in (None, "", False)])
+    query = urlencode([(k, v) for k, v in params.items() if v not in (None, "", False)], doseq=True)
     return f"{path}?{query}" if query else path
 
 
