@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import socket
 import threading
@@ -114,7 +115,9 @@ def serve(
 
     create_app, uvicorn = _web_stack()
     group = click.get_current_context().find_object(Settings) or Settings()
-    settings = Settings(url or group.url, prefix or group.prefix, channel=channel or group.channel)
+    settings = dataclasses.replace(
+        group, url=url or group.url, prefix=prefix or group.prefix, channel=channel or group.channel
+    )
     if token == "":
         raise click.BadParameter("the token must not be empty", param_hint="--token")
     if token is None and not is_loopback(host):

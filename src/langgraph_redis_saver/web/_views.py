@@ -8,13 +8,13 @@ then read only the rows shown), and the chat bubbles of a conversation.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from langgraph_redis_saver.browse import Browser
+from langgraph_redis_saver.browse import Browser, one_line
+from langgraph_redis_saver.cli.sanitize import inert
 from langgraph_redis_saver.errors import RedisSaverError
 
 __all__ = [
@@ -32,19 +32,16 @@ __all__ = [
 SORTS = ("updated", "id")
 """Orders the sessions index gives for every session at once (by last write, by id)."""
 
-# C0/C1 controls (but newline and tab), and the bidirectional overrides that
-# reorder what a reader sees (Trojan Source).
-_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
 
 def visible(text: Any) -> str:
-    """`text` with control and bidi characters shown as escapes (``\\x1b``, ``\\u202e``).
+    """`text` with control, bidi and invisible characters shown as escapes (``\\x1b``).
 
     HTML escaping is the template engine's job (autoescape); this keeps an
     ESC sequence or a right-to-left override from hiding what was stored.
+    The rule is `lgrs`'s own (`cli.sanitize.inert`), so the page and the
+    terminal show the same text.
     """
-    return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}" if ord(m[0]) > 0xFF else
-                       f"\\x{ord(m[0]):02x}", str(text))  # fmt: skip
+    return inert(text)
 
 
 def pretty(value: Any) -> str:
@@ -108,7 +105,12 @@ def list_sessions(
     index = keys.sessions if user is None else keys.sessions_by("user_id", user)
     floor = f"{since.timestamp() * 1000}" if since else "-inf"
     raw = browser.client.zrevrangebyscore(index, "+inf", floor, withscores=True)
-    entries = [(member.decode(), score) for member, score in raw]
+    entries = []
+    for member, score in raw:
+        try:
+            entries.append((member.decode(), score))
+        except UnicodeDecodeError:  # not written by the saver, whose ids are str
+            continue
     if search:
         needle = search.casefold()
         entries = [e for e in entries if needle in e[0].casefold()]
@@ -143,8 +145,8 @@ def _rows(browser: Browser, entries: Sequence[tuple[str, float]]) -> list[Row]:
         row.keys, row.bytes = sizes.get(thread_id, (0, None))
         try:
             msgs = _messages(browser, thread_id)
-        except RedisSaverError as exc:  # one bad session never hides the others
-            row.status, row.problem = problem_status(exc), str(exc)
+        except (RedisSaverError, RecursionError) as exc:  # one bad session hides no other
+            row.status, row.problem = problem_status(exc), one_line(exc)
             msgs = None
         row.messages = len(msgs) if isinstance(msgs, list) else (None if row.problem else 0)
         rows.append(row)

@@ -33,7 +33,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from langgraph_redis_saver import __version__
-from langgraph_redis_saver.browse import CSV_COLUMNS, Browser, SessionNotFoundError, export_rows
+from langgraph_redis_saver.browse import (
+    CSV_COLUMNS,
+    Browser,
+    SessionNotFoundError,
+    export_rows,
+    one_line,
+)
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.errors import RedisSaverError
 
@@ -334,7 +340,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 async def _unreadable(request: Request, exc: Exception) -> Response:
     kind = _views.problem_status(exc)
-    return _error(request, 422, f"This session is {kind}: {exc}")
+    return _error(request, 422, f"This session is {kind}: {one_line(exc)}")
 
 
 async def _redis_down(request: Request, exc: Exception) -> Response:
@@ -389,6 +395,7 @@ def create_app(
             HTTPException: _http_error,
             SessionNotFoundError: _not_found,
             RedisSaverError: _unreadable,
+            RecursionError: _unreadable,  # a value nested too deeply to decode
             redis.exceptions.RedisError: _redis_down,
             Exception: _crashed,
         },
