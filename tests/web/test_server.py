@@ -181,6 +181,14 @@ def test_serve_unreachable_redis_fails_before_listening() -> None:
     assert "pw" not in result.output
 
 
+def test_serve_reads_the_server_from_the_environment_like_every_command() -> None:
+    port = _closed_port()
+    env = {"REDIS_URL": None, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port)}
+    result = CliRunner().invoke(cli, ["serve"], env=env)
+    assert result.exit_code == 1
+    assert f"cannot connect to Redis at 127.0.0.1:{port}" in result.output
+
+
 def test_serve_port_in_use_says_so(redis_url: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
