@@ -7,12 +7,14 @@ import secrets
 import socket
 import threading
 import webbrowser
+from pathlib import Path
 from typing import Any
 
 import click
 
 from langgraph_redis_saver.cli.app import (
     Settings,
+    _aes_option,
     _channel_option,
     _prefix_option,
     _url_option,
@@ -87,6 +89,7 @@ def _listen(host: str, port: int) -> socket.socket:
 @_url_option
 @_prefix_option
 @_channel_option
+@_aes_option
 def serve(
     host: str,
     port: int,
@@ -97,6 +100,7 @@ def serve(
     url: str | None,
     prefix: str | None,
     channel: str | None,
+    aes_key_file: Path | None,
 ) -> None:
     """Serve a local web view of the sessions (needs the web extra).
 
@@ -116,7 +120,11 @@ def serve(
     create_app, uvicorn = _web_stack()
     group = click.get_current_context().find_object(Settings) or Settings()
     settings = dataclasses.replace(
-        group, url=url or group.url, prefix=prefix or group.prefix, channel=channel or group.channel
+        group,
+        url=url or group.url,
+        prefix=prefix or group.prefix,
+        channel=channel or group.channel,
+        aes_key_file=aes_key_file or group.aes_key_file,
     )
     if token == "":
         raise click.BadParameter("the token must not be empty", param_hint="--token")
