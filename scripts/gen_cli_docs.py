@@ -49,6 +49,17 @@ Human output is a table or transcript; when stdout is not a terminal it has
 no colour codes and no line wrapping. Times are UTC. Long contents in `show`
 are cut (`--full` shows everything); `--json` output is never cut.
 
+Tables fit the terminal (`COLUMNS` sets the width; piped output is laid out
+for 200 columns). When a table is too wide, the least important columns go
+first (in `history`: writes, time, source, step; in `sessions`: size, TTL,
+checkpoints), but one long cell never hides the others: a cell wraps between
+words, and a single token longer than its column (a node name over 16
+characters, a session id over 40) breaks after `_`, `-`, `/`, `:`, `.` or
+`,`, or between characters when it has none of them. Ids, times and numbers
+never wrap. Widths count screen cells, so CJK and emoji line up. In `show`,
+a turn's header (time, model, token counts, tool-call id) wraps under the
+role, each part whole.
+
 Stored text is untrusted: anyone who can write to the graph or to Redis
 chooses message contents, tool names, session ids and metadata. What `lgrs`
 prints is made inert:
@@ -73,11 +84,20 @@ prints is made inert:
   symlink).
 
 One bad session never hides the others: a session that cannot be read
-(edited by hand, encrypted, written by another serializer) gets a `warning:`
-line on stderr, an `error` in `sessions --json` or an entry in `errors` in the
-`export --all` summary, and the command still lists or exports the rest and
-exits 0. Every failure is one `Error:` line, never a traceback (set
+(edited by hand, encrypted, written by another serializer, a `latest` pointer
+that is missing, not UTF-8, of another type or naming a checkpoint that does
+not exist, a timeline of another type) gets a `warning:` line on stderr, an
+`error` in `sessions --json` or an entry in `errors` in the `export --all`
+and `stats --json` output, and the command still lists or exports the rest
+and exits 0. Every failure is one `Error:` line, never a traceback (set
 `LGRS_DEBUG=1` to see one).
+
+`lgrs` lists read-only: unlike the library's `list_sessions()`, which drops
+index entries of sessions that are gone, `lgrs sessions`, `export --all`,
+`stats` and `delete --dry-run` never write to Redis. A session whose `latest`
+pointer is missing while its checkpoints remain is listed as unreadable with
+that reason, not dropped; an index entry whose session is entirely gone is
+left out of the listing (and left in the index).
 """
 
 SHAPES = """\
@@ -151,7 +171,9 @@ delete                   {dryRun, sessions: [{sessionId, keys}, ...], keys}
                                                    keys per session is null with --all
 stats                    {prefix, sessions, checkpoints, rootCheckpoints, namespaces, keys,
                           bytes, server: {version, usedMemory, maxmemory, maxmemoryPolicy,
-                          dbsize}}
+                          dbsize}, errors: [{sessionId, error}, ...]}
+                                                   errors: sessions the index lists but
+                                                   that cannot be read
 doctor                   {ok, findings: [{check, severity, message, fix}, ...]}
                                                    severity: ok, info, warning or error
 sessions --legacy        [{sessionId, updatedAt, messages, turnCount, ttl, bytes, legacy,
