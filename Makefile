@@ -39,7 +39,7 @@ test: install redis-server  ## lint, format, types, tests, doctests, notebooks, 
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 	$(BIN)/pytest
-	$(BIN)/pytest -q -p no:cacheprovider --doctest-modules src
+	scripts/with-redis.sh $(BIN)/pytest -q -p no:cacheprovider --doctest-modules src
 	scripts/with-redis.sh $(BIN)/pytest --nbmake --nbmake-timeout=300 notebooks -q
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	@$(MAKE) --no-print-directory package
