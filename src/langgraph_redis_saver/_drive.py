@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, OutOfMemoryError, ResponseError
 
 from .lua import Script
 
@@ -95,6 +95,26 @@ _LOAD_FAILED = (
 Flow = Generator[Step, Any, T]
 
 
+_SCRIPT_OOM = "-OOM command not allowed"
+
+
+def _error(reply: Exception) -> Exception:
+    """`reply` as Redis 7+ would give it.
+
+    Redis 6.2 wraps an error a script's write met (``Error running script ...:
+    -OOM command not allowed when used memory > 'maxmemory'``) in a plain
+    ``ResponseError``, where 7.x refuses the call with ``OutOfMemoryError``;
+    turn the first into the second so callers see one error on every version.
+    """
+    if isinstance(reply, ResponseError) and not isinstance(reply, OutOfMemoryError):
+        text = str(reply)
+        if _SCRIPT_OOM in text:
+            oom = OutOfMemoryError(text[text.index(_SCRIPT_OOM) + 5 :])
+            oom.__cause__ = reply
+            return oom
+    return reply
+
+
 def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
     """Scripts to load before a retry, or None when the replies are final.
 
@@ -105,7 +125,7 @@ def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
         if isinstance(reply, NoScriptError) and isinstance(cmd, Call):
             missing[cmd.script.sha] = cmd.script
         elif isinstance(reply, Exception):
-            raise reply
+            raise _error(reply)
     return list(missing.values()) or None
 
 
@@ -125,7 +145,7 @@ def execute(client: Any, batch: Batch) -> list[Any]:
         if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [client.execute_command(*_args(batch.commands[0]))]
-            except NoScriptError as exc:
+            except ResponseError as exc:  # NOSCRIPT is retried, others raised
                 replies = [exc]
         else:
             with client.pipeline(transaction=batch.transaction) as pipe:
@@ -148,7 +168,7 @@ async def aexecute(client: Any, batch: Batch) -> list[Any]:
         if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [await client.execute_command(*_args(batch.commands[0]))]
-            except NoScriptError as exc:
+            except ResponseError as exc:  # NOSCRIPT is retried, others raised
                 replies = [exc]
         else:
             async with client.pipeline(transaction=batch.transaction) as pipe:

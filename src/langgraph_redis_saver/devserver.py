@@ -42,7 +42,6 @@ a managed Redis, not start one.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import shutil
@@ -102,18 +101,12 @@ INSTALL_HINT = (
 def _packaged_server(package: str, binary: str) -> str | None:
     """The binary shipped in `package`'s ``bin/`` folder, when that package is installed.
 
-    The package is located, not imported: its code never runs here.
+    The package is looked for on ``sys.path``, never imported: its code never runs here.
     """
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "bin" / binary
+    for entry in sys.path:
+        path = Path(entry or ".") / package / "bin" / binary
         if path.is_file() and os.access(path, os.X_OK):
-            return str(path)
+            return os.path.abspath(path)
     return None
 
 
