@@ -59,9 +59,10 @@ fmt: install  ## format the code
 type: install  ## mypy --strict on src/ (the version pinned in the dev extra)
 	$(BIN)/mypy
 
-# Redis 6.2 and Valkey 8 from pip wheels (the 7.x on PATH ran in `test`);
+# Redis 6.2 and Valkey 8 from pip wheels (the 7.x on PATH ran in `test`; the docs
+# examples and the demo are not run again);
 # `make test-servers SERVER_TESTS=tests/integration` narrows it.
-SERVER_TESTS ?= tests
+SERVER_TESTS ?= tests --ignore=tests/docs --ignore=tests/integration/test_demo.py
 test-servers: install  ## the test suite again on Redis 6.2 and Valkey 8 (pip-installed servers)
 	scripts/test-servers.sh $(SERVER_TESTS)
 
