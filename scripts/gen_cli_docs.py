@@ -46,6 +46,36 @@ confirmation, or `doctor` finding an error; `2` a usage error.
 Human output is a table or transcript; when stdout is not a terminal it has
 no colour codes and no line wrapping. Times are UTC. Long contents in `show`
 are cut (`--full` shows everything); `--json` output is never cut.
+
+Stored text is untrusted: anyone who can write to the graph or to Redis
+chooses message contents, tool names, session ids and metadata. What `lgrs`
+prints is made inert:
+
+- Human output of every command (`sessions`, `show`, `history`, `export`'s
+  and `delete`'s messages, the `delete` confirmation list and `--dry-run`,
+  `stats`, `doctor`, and error messages that quote an id) shows control
+  characters (C0 except newline and tab, DEL, C1), bidi overrides and
+  isolates (U+202A-U+202E, U+2066-U+2069) and zero-width or invisible
+  characters escaped, as `\\x1b` or `\\u202e`; ids and table cells escape
+  newlines and tabs too (`\\n`). Stored text is never read as rich markup.
+- `--json` is exact: the same characters are written as JSON `\\uXXXX`
+  escapes, so the parsed values are the stored ones.
+- CSV (`export --format csv`): a cell that starts with `=`, `+`, `-`, `@`,
+  tab or carriage return gets a leading `'` so spreadsheets show it as text
+  (OWASP's advice on CSV injection); `--raw-csv` writes cells as stored. CSV
+  written to a terminal is also escaped as above; to a file or a pipe it is not.
+- `export --all` names each file `<readable part>-<12 hex of SHA-256 of the
+  id>.<format>` (at most 66 characters, never hidden, one file per id), and
+  opens it with `O_EXCL | O_NOFOLLOW`: a file or symlink already there is
+  never written through (`--overwrite` replaces earlier regular files, never a
+  symlink).
+
+One bad session never hides the others: a session that cannot be read
+(edited by hand, encrypted, written by another serializer) gets a `warning:`
+line on stderr, an `error` in `sessions --json` or an entry in `errors` in the
+`export --all` summary, and the command still lists or exports the rest and
+exits 0. Every failure is one `Error:` line, never a traceback (set
+`LGRS_DEBUG=1` to see one).
 """
 
 SHAPES = """\
@@ -67,8 +97,10 @@ Per command (`...` marks repeated items):
 
 ```text
 sessions                 [{sessionId, updatedAt, messages, checkpoints, ttl, keys, bytes,
-                           latestCheckpointId}, ...]             newest first; bytes is null
-                                                                 where MEMORY is not allowed
+                           latestCheckpointId, error}, ...]      newest first; bytes is null
+                                                                 where MEMORY is not allowed;
+                                                                 error (else null) and
+                                                                 messages null: unreadable
 show                     {sessionId, namespace, checkpointId, createdAt, updatedAt, ttl,
                           checkpoints, namespaces, turns: [Turn, ...],
                           pendingInterrupts: [{id, taskId, value, question}, ...],
@@ -85,7 +117,7 @@ history --diff OLD NEW   {sessionId, namespace, from: {checkpointId, createdAt, 
 export SESSION           the export document on stdout:
                          {sessionId, createdAt, updatedAt, turns: [Turn, ...], metadata}
 export --output ...      {format, output, files: [{sessionId, file, turns}, ...],
-                          skipped: [sessionId, ...]}
+                          skipped: [sessionId, ...], errors: [{sessionId, error}, ...]}
 delete                   {dryRun, sessions: [{sessionId, keys}, ...], keys}
                                                    keys per session is null with --all
 stats                    {prefix, sessions, checkpoints, rootCheckpoints, namespaces, keys,
@@ -103,7 +135,7 @@ newest checkpoint's metadata, such as `user_id`.
 CSV (`export --format csv`): a header row, then one row per turn with the
 columns `sessionId, index, role, content, timestamp, name, toolCalls,
 toolCallId, model, inputTokens, outputTokens, totalTokens` (`toolCalls` is
-JSON).
+JSON). Cells that start like a formula get a leading `'` unless `--raw-csv`.
 
 Values decoded from checkpoints are plain JSON: LangChain messages are
 objects with `"__type__": "lc.AIMessage"` and their fields; application

@@ -323,14 +323,14 @@ def list_sessions_flow(
             [("ZREVRANGEBYSCORE", index, "+inf", f"({floor}" if floor != float("-inf") else "-inf",
               "WITHSCORES", "LIMIT", offset, page)]
         )  # fmt: skip
-        pairs = _pairs(rows)
-        if not pairs:
+        if not rows:
             break
+        pairs = _pairs(rows)
         commands: list[Command] = []
         for thread_id, _ in pairs:
             root = ctx.keys.namespace(thread_id, "")
             commands += [("GET", root.latest), ("ZCARD", root.timeline), ("PTTL", root.latest)]
-        replies = yield Batch(commands)
+        replies = (yield Batch(commands)) if commands else []
         gone = []
         for i, (thread_id, score) in enumerate(pairs):
             latest, count, pttl = replies[3 * i : 3 * i + 3]
@@ -353,17 +353,27 @@ def list_sessions_flow(
                 cutoff = time.time() * 1000 - ctx.ttl_ms
                 trim.append(("ZREMRANGEBYSCORE", index, "-inf", f"({cutoff}"))
             yield Batch(trim)
-        if len(pairs) < page:
+        if len(rows) < page * (1 if isinstance(rows[0], (list, tuple)) else 2):
             break
         offset += page - len(gone)
     return found if limit is None else found[:limit]
 
 
 def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:
-    """``ZRANGE ... WITHSCORES`` replies as (member, score), RESP2 or RESP3."""
-    if rows and isinstance(rows[0], (list, tuple)):
-        return [(m.decode(), float(s)) for m, s in rows]
-    return [(rows[i].decode(), float(rows[i + 1])) for i in range(0, len(rows), 2)]
+    """``ZRANGE ... WITHSCORES`` replies as (member, score), RESP2 or RESP3.
+
+    A member that is not UTF-8 was not written by the saver (thread ids are
+    str): it is left out rather than failing the whole listing.
+    """
+    if not rows or not isinstance(rows[0], (list, tuple)):
+        rows = [(rows[i], rows[i + 1]) for i in range(0, len(rows), 2)]
+    pairs = []
+    for member, score in rows:
+        try:
+            pairs.append((member.decode(), float(score)))
+        except UnicodeDecodeError:
+            continue
+    return pairs
 
 
 def clear_all_flow(ctx: Context, batch: int = 500) -> Flow[int]:

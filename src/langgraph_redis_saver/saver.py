@@ -38,7 +38,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from . import _admin, _core
 from ._admin import SessionInfo
 from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
-from ._urls import mask_url
+from ._urls import NEEDS_PASSWORD, mask_url, needs_password
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer, serde_with_allowlist
@@ -315,8 +315,9 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
                 "decode_responses=True is not supported: checkpoints are binary"
             )
         if not isinstance(url, str) or "://" not in url:
+            shown = mask_url(url) if isinstance(url, str) else type(url).__name__
             raise ConfigurationError(
-                f"expected a Redis URL such as 'redis://localhost:6379/0', got {url!r:.80}"
+                f"expected a Redis URL such as 'redis://localhost:6379/0', got {shown!r:.80}"
             )
         try:
             probe = redis.Redis.from_url(url, **kwargs)
@@ -329,6 +330,14 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
                 # An ACL user limited to the saver's commands may not run INFO:
                 # treat the server as standalone (pass cluster=True otherwise).
                 cluster = False
+            except redis.exceptions.AuthenticationError as exc:
+                probe.close()
+                if not needs_password(exc):
+                    raise
+                # redis-py's "HELLO must be called with the client already
+                # authenticated..." does not say what to do.
+                where = mask_url(url)
+                raise redis.exceptions.AuthenticationError(f"{NEEDS_PASSWORD} ({where})") from exc
             except BaseException:
                 probe.close()
                 raise

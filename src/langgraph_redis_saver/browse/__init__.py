@@ -31,7 +31,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
-from langgraph_redis_saver.errors import SessionNotFoundError
+from langgraph_redis_saver.errors import RedisSaverError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
@@ -67,6 +67,7 @@ __all__ = [
     "SessionSummary",
     "export_rows",
     "iso",
+    "one_line",
     "redact",
 ]
 
@@ -181,19 +182,24 @@ class Browser:
         sizes = self.session_sizes([i.thread_id for i in infos])
         rows = []
         for info in infos:
-            found = self.saver.get_tuple(_config(info.thread_id, ""))
-            msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
+            error, msgs = None, None
+            try:
+                found = self.saver.get_tuple(_config(info.thread_id, ""))
+                msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
+            except (RedisSaverError, RecursionError) as exc:  # one bad session must not
+                error = one_line(exc)  # hide the others
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
-                    messages=len(msgs) if isinstance(msgs, list) else 0,
+                    messages=None if error else len(msgs) if isinstance(msgs, list) else 0,
                     checkpoints=info.checkpoint_count,
                     ttl=info.ttl,
                     keys=nkeys,
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
+                    error=error,
                 )
             )
         return rows
@@ -509,13 +515,20 @@ class Browser:
 
     def iter_exports(
         self, thread_ids: Iterable[str], **options: Any
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """`export` each session in turn; None for a session that vanished meanwhile."""
+    ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+        """`export` each session in turn: ``(thread_id, document, error)``.
+
+        The document is None for a session that vanished meanwhile (error
+        None) or that cannot be read (damaged, encrypted, written by another
+        serializer: error says why); the other sessions are still exported.
+        """
         for thread_id in thread_ids:
             try:
-                yield thread_id, self.export(thread_id, **options)
+                yield thread_id, self.export(thread_id, **options), None
             except SessionNotFoundError:
-                yield thread_id, None
+                yield thread_id, None, None
+            except (RedisSaverError, RecursionError) as exc:
+                yield thread_id, None, one_line(exc)
 
     # -- the whole prefix ---------------------------------------------------------------
 
@@ -575,6 +588,14 @@ def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> Runnab
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text (its first line, or its type)."""
+    if isinstance(exc, RecursionError):
+        return "a stored value is nested too deeply to read"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _ok(reply: Any, default: Any) -> Any:

@@ -108,11 +108,16 @@ def timestamp(checkpoint: Mapping[str, Any]) -> datetime | None:
 
 @dataclass(frozen=True)
 class SessionSummary:
-    """One row of `Browser.sessions`."""
+    """One row of `Browser.sessions`.
+
+    A session whose newest checkpoint cannot be read (damaged, encrypted,
+    written by another serializer) is still listed from the sessions index,
+    with `messages` None and the reason in `error`.
+    """
 
     session_id: str
     updated_at: datetime
-    messages: int
+    messages: int | None
     checkpoints: int
     """Checkpoints of the root namespace."""
     ttl: float | None
@@ -121,6 +126,8 @@ class SessionSummary:
     bytes: int | None
     """Memory of the session's keys (``MEMORY USAGE``); None if not allowed."""
     latest_checkpoint_id: str | None
+    error: str | None = None
+    """Why the newest checkpoint could not be read; None when it could."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lgrs sessions --json`` shape."""
@@ -133,6 +140,7 @@ class SessionSummary:
             "keys": self.keys,
             "bytes": self.bytes,
             "latestCheckpointId": self.latest_checkpoint_id,
+            "error": self.error,
         }
 
 

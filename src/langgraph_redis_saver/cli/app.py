@@ -8,9 +8,11 @@ confirmation.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,15 +26,24 @@ import redis.exceptions
 from rich.progress import Progress
 
 from langgraph_redis_saver import __version__
-from langgraph_redis_saver._urls import DEFAULT_URL, mask_url
+from langgraph_redis_saver._urls import (
+    DEFAULT_URL,
+    NEEDS_PASSWORD,
+    mask_secrets,
+    mask_url,
+    needs_password,
+)
 from langgraph_redis_saver.browse import (
     CSV_COLUMNS,
     DEFAULT_CHANNEL,
     Browser,
     SessionNotFoundError,
     export_rows,
+    one_line,
 )
 from langgraph_redis_saver.cli import output
+from langgraph_redis_saver.cli.files import create, export_filename
+from langgraph_redis_saver.cli.sanitize import inert
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
 
@@ -41,7 +52,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_TAIL = 50
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 88}
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_USERINFO = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -50,30 +60,37 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 @dataclass
 class Settings:
-    """Connection options: from the command, else from the group, else the environment."""
+    """Connection options: from the command, else from the group.
+
+    The group's options read the environment (click's ``envvar=``):
+    ``REDIS_URL``, ``LGRS_PREFIX``, ``LGRS_CHANNEL``, and ``REDIS_HOST``,
+    ``REDIS_PORT``, ``REDIS_PASSWORD`` for a server given without a URL.
+    """
 
     url: str | None = None
     prefix: str | None = None
     as_json: bool = False
     channel: str | None = None
+    host: str | None = None
+    port: int | None = None
+    password: str | None = None
 
-    def connection(self, env: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
-        """The Redis URL and client options, with ``REDIS_*`` variables applied."""
-        env = os.environ if env is None else env
-        url = self.url or env.get("REDIS_URL")
-        if not url and (env.get("REDIS_HOST") or env.get("REDIS_PORT")):
-            host = env.get("REDIS_HOST") or "localhost"
+    def connection(self) -> tuple[str, dict[str, Any]]:
+        """The Redis URL and client options."""
+        url = self.url
+        if not url and (self.host or self.port):
+            host = self.host or "localhost"
             host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-            url = f"redis://{host}:{env.get('REDIS_PORT') or 6379}/0"
+            url = f"redis://{host}:{self.port or 6379}/0"
         url = url or DEFAULT_URL
         kwargs: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 30}
-        if env.get("REDIS_PASSWORD") and _password(url) is None:
-            kwargs["password"] = env["REDIS_PASSWORD"]
+        if self.password and _password(url) is None:
+            kwargs["password"] = self.password
         return url, kwargs
 
     @property
     def key_prefix(self) -> str:
-        return self.prefix or os.environ.get("LGRS_PREFIX") or DEFAULT_PREFIX
+        return self.prefix or DEFAULT_PREFIX
 
     def where(self) -> str:
         """The server as shown to people: host and port, never a password."""
@@ -104,9 +121,16 @@ def errors(settings: Settings) -> Iterator[None]:
     """Turn library and Redis errors into one-line messages with exit code 1."""
     try:
         yield
+    except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+        raise
     except RedisSaverError as exc:  # SessionNotFoundError included
         raise _fail(settings, str(exc)) from None
     except redis.exceptions.AuthenticationError as exc:
+        if needs_password(exc):  # the message has a URL template that must not be masked
+            where = inert(mask_url(settings.where()), one_line=True)
+            raise click.ClickException(
+                f"Redis at {where}: {NEEDS_PASSWORD}, or set REDIS_PASSWORD"
+            ) from None
         raise _fail(
             settings, f"Redis at {settings.where()} refused the credentials: {exc}"
         ) from None
@@ -119,50 +143,96 @@ def errors(settings: Settings) -> Iterator[None]:
         raise _fail(settings, f"Redis at {settings.where()} answered: {exc}") from None
     except OSError as exc:  # export files: permissions, full disk
         raise _fail(settings, str(exc)) from None
+    except RecursionError:
+        raise _fail(settings, "a stored value is nested too deeply to show") from None
+    except Exception as exc:  # a bug or hostile data: still one line, never a traceback
+        if os.environ.get("LGRS_DEBUG"):
+            raise
+        detail = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+        raise _fail(settings, f"{reason} (set LGRS_DEBUG=1 for a traceback)") from None
 
 
 def _fail(settings: Settings, message: str) -> click.ClickException:
-    for secret in settings.secrets():
-        message = message.replace(secret, "***")
-    message = _USERINFO.sub(r"\1\2:***@", message)
-    return click.ClickException(message.splitlines()[0] if message else "failed")
+    message = mask_secrets(message, settings.secrets())
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    return click.ClickException(inert(first))
+
+
+def _warn(message: str) -> None:
+    """One warning line on stderr; `message` may quote stored text."""
+    click.echo(f"warning: {inert(message, one_line=True)}", err=True)
+
+
+@contextmanager
+def _inert_warnings() -> Iterator[None]:
+    """Python warnings (e.g. the serializer's, which name stored classes) as inert lines."""
+
+    def show(message: Warning | str, *_: Any, **__: Any) -> None:
+        _warn(str(message))
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 @contextmanager
 def browse(settings: Settings) -> Iterator[Browser]:
     """A connected `Browser`; use inside `errors`."""
     url, kwargs = settings.connection()
-    channel = settings.channel or os.environ.get("LGRS_CHANNEL") or DEFAULT_CHANNEL
+    channel = settings.channel or DEFAULT_CHANNEL
     with Browser.from_url(
         url, prefix=settings.key_prefix, channel=channel, client_kwargs=kwargs
     ) as browser:
         yield browser
 
 
-def _url_option(f: F) -> F:
+# The group's options read the environment; a command's own options do not,
+# so that `lgrs --url A sessions` is not overridden by $REDIS_URL.
+
+
+def _url_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--url",
         metavar="URL",
+        envvar=envvar,
         help="Redis URL (redis://, rediss://, unix://). Default: $REDIS_URL, else "
         "$REDIS_HOST/$REDIS_PORT/$REDIS_PASSWORD, else redis://localhost:6379/0.",
     )(f)
 
 
-def _prefix_option(f: F) -> F:
+def _prefix_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--prefix",
         metavar="PREFIX",
+        envvar=envvar,
         help=f"Key prefix of the saver. Default: $LGRS_PREFIX, else {DEFAULT_PREFIX}.",
     )(f)
 
 
-def _channel_option(f: F) -> F:
+def _channel_option(f: F, envvar: str | None = None) -> F:
     return click.option(
         "--channel",
         metavar="NAME",
+        envvar=envvar,
         help="State key that holds the conversation's messages. Default: "
         f"$LGRS_CHANNEL, else {DEFAULT_CHANNEL}.",
     )(f)
+
+
+def _environment_options(f: F) -> F:
+    """The group's options and the variables they read (``REDIS_HOST`` etc. have no flag)."""
+    f = _channel_option(f, "LGRS_CHANNEL")
+    f = _prefix_option(f, "LGRS_PREFIX")
+    f = _url_option(f, "REDIS_URL")
+    for name, envvar, kind in (
+        ("redis_host", "REDIS_HOST", click.STRING),
+        ("redis_port", "REDIS_PORT", click.STRING),
+        ("redis_password", "REDIS_PASSWORD", click.STRING),
+    ):
+        f = click.option(f"--{name.replace('_', '-')}", name, envvar=envvar, type=kind,
+                         hidden=True, expose_value=True)(f)  # fmt: skip
+    return f
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -181,8 +251,12 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
         *, url: str | None, prefix: str | None, channel: str | None, as_json: bool, **kwargs: Any
     ) -> Any:
         group = click.get_current_context().find_object(Settings) or Settings()
-        settings = Settings(
-            url or group.url, prefix or group.prefix, as_json, channel or group.channel
+        settings = dataclasses.replace(
+            group,
+            url=url or group.url,
+            prefix=prefix or group.prefix,
+            as_json=as_json,
+            channel=channel or group.channel,
         )
         with errors(settings):
             return f(settings, **kwargs)
@@ -237,11 +311,17 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="lgrs")
-@_url_option
-@_prefix_option
-@_channel_option
+@_environment_options
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    prefix: str | None,
+    channel: str | None,
+    redis_host: str | None,
+    redis_port: str | None,
+    redis_password: str | None,
+) -> None:
     """Inspect LangGraph sessions stored by langgraph-redis-saver.
 
     Reads checkpoints as plain data: no application code, no pickle. Only
@@ -254,7 +334,17 @@ def cli(ctx: click.Context, url: str | None, prefix: str | None, channel: str | 
     lgrs export --all -o exports/         one JSON file per session
     lgrs doctor                           server settings that can lose data
     """
-    ctx.obj = Settings(url, prefix, channel=channel)
+    port = None
+    if redis_port:
+        if not redis_port.strip().isdigit() or not 0 < int(redis_port) < 65536:
+            raise click.UsageError(
+                f"REDIS_PORT must be a port number (1-65535), got {inert(repr(redis_port))}"
+            )
+        port = int(redis_port)
+    ctx.obj = Settings(
+        url, prefix, channel=channel, host=redis_host, port=port, password=redis_password
+    )
+    ctx.with_resource(_inert_warnings())
 
 
 @cli.command()
@@ -277,6 +367,9 @@ def sessions(settings: Settings, user: str | None, since: datetime | None, limit
     """
     with browse(settings) as b:
         rows = b.sessions(user=user, since=since, limit=limit or None)
+    for row in rows:
+        if row.error:
+            _warn(f"session {row.session_id!r} cannot be read: {row.error}")
     if settings.as_json:
         output.echo_json([r.to_dict() for r in rows])
     else:
@@ -384,17 +477,10 @@ def history(
         render(output.console(), result, full=full)
 
 
-def _filename(session: str, fmt: str) -> str:
-    """A file name for a session id that may hold '/', ':' or anything else."""
-    safe = re.sub(
-        r"[^A-Za-z0-9._-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), session
-    )
-    return f"{safe.lstrip('.') or '%2E'}.{fmt}"
-
-
-def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
+def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False) -> None:
     if fmt == "csv":
-        output.write_csv(export_rows(doc), CSV_COLUMNS, out)
+        terminal = out is output.stdout_text() and output.stdout_is_terminal()
+        output.write_csv(export_rows(doc), CSV_COLUMNS, out, raw=raw_csv, terminal=terminal)
     else:
         out.write(output.to_json(doc) + "\n")
 
@@ -424,6 +510,15 @@ def _write(doc: Mapping[str, Any], fmt: str, out: Any) -> None:
 @click.option("--user", metavar="USER_ID", help="With --all: only this user's sessions.")
 @click.option("--no-metadata", is_flag=True, help="Leave out the session metadata object (JSON).")
 @click.option("--redact", is_flag=True, help="Mask emails, phone numbers and card-like numbers.")
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="CSV cells exactly as stored: no leading ' on cells that start like a "
+    "spreadsheet formula (=, +, -, @, tab, CR).",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="With --all: replace export files left by an earlier run."
+)
 @output_options
 def export(
     settings: Settings,
@@ -436,14 +531,20 @@ def export(
     user: str | None,
     no_metadata: bool,
     redact: bool,
+    raw_csv: bool,
+    overwrite: bool,
 ) -> None:
     """Export sessions as JSON or CSV (analytics, audits, archives).
 
     JSON: {sessionId, createdAt, updatedAt, turns, metadata}; each turn has
     index, role, content and timestamp, plus toolCalls, toolCallId, model
     and tokenUsage when the message carries them. CSV: one row per turn.
-    With --all, one file per session in the --output directory and a
-    progress bar on a terminal; --json then prints a summary of the files.
+    With --all, one file per session in the --output directory (named
+    <readable-part>-<hash of the id>.<format>; existing files and symlinks are
+    never written through) and a progress bar on a terminal; a session that
+    cannot be read or written is reported and the others are still exported;
+    --json then prints a summary of the files. CSV cells that start like a
+    formula get a leading ' (--raw-csv keeps them as stored).
     """
     if bool(session) == all_sessions:
         raise click.UsageError("give one SESSION, or --all with --output DIR")
@@ -460,53 +561,84 @@ def export(
         "redacted": redact,
     }
     with browse(settings) as b:
+        summary: dict[str, Any]
         if session:
             doc = b.export(session, **options)
             if target is None:
-                _write(doc, fmt, output.stdout_text())
+                _write(doc, fmt, output.stdout_text(), raw_csv=raw_csv)
                 return
             with target.open("w", encoding="utf-8", newline="") as fh:
-                _write(doc, fmt, fh)
+                _write(doc, fmt, fh, raw_csv=raw_csv)
             summary = {
                 "format": fmt,
                 "output": str(target),
                 "files": [{"sessionId": session, "file": str(target), "turns": len(doc["turns"])}],
                 "skipped": [],
+                "errors": [],
             }
         else:
             assert target is not None
             ids = b.session_ids(user=user, since=since)
-            summary = _export_all(b, ids, target, fmt, options)
+            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite)
+    for failed in summary["errors"]:
+        _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
         output.echo_json(summary)
         return
-    files, skipped = summary["files"], summary["skipped"]
+    files, skipped, failures = summary["files"], summary["skipped"], summary["errors"]
     note = f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
-    click.echo(
-        f"exported {len(files)} session{'s' if len(files) != 1 else ''} to {target}{note}", err=True
-    )
+    note += f"; {len(failures)} failed (see above)" if failures else ""
+    plural = "s" if len(files) != 1 else ""
+    click.echo(f"exported {len(files)} session{plural} to {inert(target)}{note}", err=True)
 
 
 def _export_all(
-    b: Browser, ids: list[str], directory: Path, fmt: str, options: dict[str, Any]
+    b: Browser,
+    ids: list[str],
+    directory: Path,
+    fmt: str,
+    options: dict[str, Any],
+    raw_csv: bool,
+    overwrite: bool,
 ) -> dict[str, Any]:
+    """One file per session; a session that fails is reported in ``errors``, not fatal."""
     directory.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
+    failures: list[dict[str, str]] = []
     err = output.console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("exporting", total=len(ids))
-        for thread_id, doc in b.iter_exports(ids, **options):
+        for thread_id, doc, error in b.iter_exports(ids, **options):
             progress.advance(task)
             timed = options["since"] or options["until"]
+            if error is not None:
+                failures.append({"sessionId": thread_id, "error": error})
+                continue
             if doc is None or (timed and not doc["turns"]):
                 skipped.append(thread_id)
                 continue
-            path = directory / _filename(thread_id, fmt)
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                _write(doc, fmt, fh)
+            path = directory / export_filename(thread_id, fmt)
+            try:
+                fh = create(path, overwrite=overwrite)
+            except OSError as exc:  # e.g. a planted symlink, an earlier export
+                failures.append({"sessionId": thread_id, "error": str(exc) or repr(exc)})
+                continue
+            try:
+                with fh:
+                    _write(doc, fmt, fh, raw_csv=raw_csv)
+            except (OSError, ValueError, RecursionError) as exc:
+                path.unlink(missing_ok=True)  # ours: created with O_EXCL above
+                failures.append({"sessionId": thread_id, "error": one_line(exc)})
+                continue
             files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
-    return {"format": fmt, "output": str(directory), "files": files, "skipped": skipped}
+    return {
+        "format": fmt,
+        "output": str(directory),
+        "files": files,
+        "skipped": skipped,
+        "errors": failures,
+    }
 
 
 @cli.command()
@@ -551,10 +683,10 @@ def delete(
         if not yes:
             if not settings.as_json:
                 for item in plan[:20]:
-                    click.echo(f"  {item['sessionId']}", err=True)
+                    click.echo(f"  {inert(item['sessionId'], one_line=True)}", err=True)
                 if len(plan) > 20:
                     click.echo(f"  ... and {len(plan) - 20} more", err=True)
-            click.confirm(f"Delete {what}?", abort=True, err=True)
+            click.confirm(f"Delete {inert(what, one_line=True)}?", abort=True, err=True)
         if all_sessions:
             nkeys = b.saver.clear_all()
         else:
@@ -571,10 +703,10 @@ def _report_delete(
     elif dry_run:
         for item in plan:
             keys = "" if item["keys"] is None else f"  ({item['keys']} keys)"
-            click.echo(f"{item['sessionId']}{keys}")
-        click.echo(f"would delete {what}", err=True)
+            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}")
+        click.echo(f"would delete {inert(what, one_line=True)}", err=True)
     else:
-        click.echo(f"deleted {what}", err=True)
+        click.echo(f"deleted {inert(what, one_line=True)}", err=True)
 
 
 @cli.command()

@@ -2,9 +2,14 @@
 
 Machine output goes to stdout as plain text, so it pipes cleanly. Human
 output uses a rich `Console`, which writes no colour codes when stdout is
-not a terminal (and honours ``NO_COLOR``). Stored text is always printed as
-`Text`, never as console markup: a message containing ``[bold]`` must not
-change the display.
+not a terminal (and honours ``NO_COLOR``).
+
+Stored text is attacker-controlled. Every piece of it printed for people goes
+through `safe` (or `cli.sanitize.inert`): control characters, bidi overrides
+and invisible characters are shown escaped, and it becomes a `Text`, never
+console markup, so a message containing ``[bold]`` or an ESC sequence does
+not change the display. ``--json`` escapes the same characters as JSON
+``\\uXXXX`` (exact values); CSV cells are neutralised against formulas.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
+from langgraph_redis_saver.cli.sanitize import csv_cell, inert, json_inert
 
 __all__ = [
     "console",
@@ -36,6 +42,7 @@ __all__ = [
     "render_sessions",
     "render_stats",
     "render_timeline",
+    "safe",
     "truncate",
     "write_csv",
 ]
@@ -77,8 +84,12 @@ def _default(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    """Indented, UTF-8, key order preserved: the documented ``--json`` shapes."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_default)
+    """Indented, UTF-8, key order preserved: the documented ``--json`` shapes.
+
+    Characters that could act on a terminal are written as ``\\uXXXX``
+    escapes (`json_inert`): the document parses to the exact stored values.
+    """
+    return json_inert(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
 
 
 def echo_json(data: Any) -> None:
@@ -86,16 +97,52 @@ def echo_json(data: Any) -> None:
     click.echo(to_json(data))
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str]) -> None:
-    """CSV with a header row; `out` should be opened with ``newline=""``."""
+def write_csv(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    raw: bool = False,
+    terminal: bool = False,
+) -> None:
+    """CSV with a header row; `out` should be opened with ``newline=""``.
+
+    Args:
+        rows: One mapping per row, keyed by `columns`.
+        columns: The header.
+        out: Where to write.
+        raw: Keep cells exactly as stored. By default a cell that starts
+            like a spreadsheet formula gets a leading ``'`` (`csv_cell`).
+        terminal: `out` is a terminal: show control characters escaped.
+    """
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        cells = row if raw else {k: csv_cell(v) for k, v in row.items()}
+        if terminal:
+            cells = {k: inert(v) if isinstance(v, str) else v for k, v in cells.items()}
+        writer.writerow(cells)
 
 
 def stdout_text() -> IO[str]:
     """Where `write_csv` writes when there is no output file."""
     return sys.stdout
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (then even CSV shows control characters escaped)."""
+    return sys.stdout.isatty()
+
+
+def safe(value: object, style: str = "", *, one_line: bool = True) -> Text:
+    """Stored text ready to print: inert on a terminal and never read as markup.
+
+    Args:
+        value: Stored text, or any value (shown with `str`).
+        style: A rich style for the whole text.
+        one_line: Also escape newlines and tabs (ids, names, table cells).
+    """
+    return Text(inert(value, one_line=one_line), style=style)
 
 
 # -- small formatters ----------------------------------------------------------------
@@ -204,9 +251,9 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
     )
     for r in rows:
         table.add_row(
-            Text(r.session_id),
+            safe(r.session_id),
             human_time(r.updated_at),
-            str(r.messages),
+            "?" if r.messages is None else str(r.messages),
             str(r.checkpoints),
             human_duration(r.ttl),
             human_bytes(r.bytes),
@@ -214,6 +261,8 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
     if rows:
         out.print(table)
     more = " (the limit; --limit 0 shows all)" if limit and len(rows) == limit else ""
+    bad = sum(1 for r in rows if r.error)
+    more += f"; {bad} cannot be read (msgs '?', see the warnings)" if bad else ""
     out.print(Text(f"{len(rows)} session{'s' if len(rows) != 1 else ''}{more}", style="dim"))
 
 
@@ -231,15 +280,15 @@ def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bo
     for r in rows:
         node = ", ".join(r["nodes"]) or ("(input)" if r["source"] == "input" else "-")
         writes = r["writes"] if full or len(r["writes"]) <= 6 else [*r["writes"][:5], "..."]
-        nxt = Text(", ".join(r["next"]) or "-")
+        nxt = safe(", ".join(r["next"]) or "-")
         if r["interrupts"]:
             nxt.append(f"  waiting for an answer ({r['interrupts']})", style="yellow")
         table.add_row(
-            r["checkpointId"],
-            str(r["step"]),
-            str(r["source"]),
-            Text(node),
-            Text(", ".join(writes) or "-"),
+            safe(r["checkpointId"]),
+            safe(r["step"]),
+            safe(r["source"]),
+            safe(node),
+            safe(", ".join(writes) or "-"),
             nxt,
             human_time(r["createdAt"]),
         )
@@ -266,59 +315,61 @@ def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
             f", policy {server['maxmemoryPolicy']}",
         ),
     ):
-        table.add_row(label, Text(value))
+        table.add_row(label, safe(value))
     out.print(table)
 
 
 def render_findings(out: Console, findings: Sequence[Finding], where: str) -> None:
     """The ``lgrs doctor`` report."""
-    out.print(Text(f"Checked {where}", style="bold"))
+    out.print(safe(f"Checked {where}", style="bold"))
     for f in findings:
         line = Text("  ")
         line.append(f"{f.severity.upper():<8}", style=SEVERITY_STYLES.get(f.severity, ""))
-        line.append(f"{f.check}: ", style="bold")
-        line.append(f.message)
+        line.append(inert(f"{f.check}: "), style="bold")
+        line.append(inert(f.message))
         out.print(line)
         if f.fix:
-            out.print(Text(f"            fix: {f.fix}", style="dim"))
+            out.print(safe(f"            fix: {f.fix}", style="dim", one_line=False))
 
 
 # -- transcripts ---------------------------------------------------------------------
 
 
 def _turn_lines(t: Mapping[str, Any], *, full: bool) -> list[Text]:
-    head = Text(f"{t['index']:>4}  ")
-    head.append(str(t["role"]), style=ROLE_STYLES.get(str(t["role"]), "bold"))
+    head = safe(f"{t['index']:>4}  ")
+    head.append(inert(t["role"], one_line=True), style=ROLE_STYLES.get(str(t["role"]), "bold"))
     if t.get("role") == "tool":
-        head.append(f" {t.get('toolName') or ''}".rstrip())
-        head.append(f"  [{t.get('toolCallId')}]", style="dim")
+        head.append(inert(f" {t.get('toolName') or ''}".rstrip(), one_line=True))
+        head.append(inert(f"  [{t.get('toolCallId')}]", one_line=True), style="dim")
         if t.get("status"):
-            head.append(f"  {t['status']}", style="bold red")
+            head.append(inert(f"  {t['status']}", one_line=True), style="bold red")
     elif t.get("name"):
-        head.append(f" ({t['name']})")
+        head.append(inert(f" ({t['name']})", one_line=True))
     if t.get("timestamp"):
         head.append(f"  {human_time(t['timestamp'])}", style="dim")
     if t.get("model"):
-        head.append(f"  {t['model']}", style="dim")
+        head.append(inert(f"  {t['model']}", one_line=True), style="dim")
     usage = t.get("tokenUsage")
     if usage:
-        head.append(f"  tokens {usage.get('input')}/{usage.get('output')}", style="dim")
+        tokens = f"  tokens {usage.get('input')}/{usage.get('output')}"
+        head.append(inert(tokens, one_line=True), style="dim")
     lines = [head]
     if t["content"]:
         lines.append(_indented(truncate(str(t["content"]), full=full)))
     for call in t.get("toolCalls", []):
         args = truncate(compact(call.get("args")), full=full, chars=VALUE_CHARS * 2)
         line = Text("      calls ", style="magenta")
-        line.append(str(call.get("name")), style="bold magenta")
-        line.append(f"({args})")
-        line.append(f"  [{call.get('id')}]", style="dim")
+        line.append(inert(call.get("name"), one_line=True), style="bold magenta")
+        line.append(inert(f"({args})"))
+        line.append(inert(f"  [{call.get('id')}]", one_line=True), style="dim")
         lines.append(line)
     return lines
 
 
 def _indented(text: str, indent: int = 6) -> Text:
+    """Stored text (made inert) with every line indented."""
     pad = " " * indent
-    return Text(pad + text.replace("\n", "\n" + pad))
+    return Text(pad + inert(text).replace("\n", "\n" + pad))
 
 
 def render_conversation(
@@ -326,9 +377,9 @@ def render_conversation(
 ) -> None:
     """The ``lgrs show`` transcript: header, turns, pending interrupts, state."""
     title = Text("Session ", style="bold")
-    title.append(conv.session_id, style="bold")
+    title.append(inert(conv.session_id, one_line=True), style="bold")
     if conv.namespace:
-        title.append(f"  namespace {conv.namespace}", style="bold")
+        title.append(inert(f"  namespace {conv.namespace}", one_line=True), style="bold")
     out.print(title)
     expiry = f"expires in {human_duration(conv.ttl)}" if conv.ttl is not None else "never expires"
     out.print(
@@ -338,11 +389,11 @@ def render_conversation(
         )
     )
     count = f"{conv.checkpoints} checkpoint{'s' if conv.checkpoints != 1 else ''}"
-    out.print(Text(f"  {count}, latest {conv.checkpoint_id}", style="dim"))
+    out.print(safe(f"  {count}, latest {conv.checkpoint_id}", style="dim"))
     others = [ns for ns in conv.namespaces if ns != conv.namespace]
     if others:
         shown = ", ".join(ns or "(root)" for ns in others)
-        out.print(Text(f"  other namespaces: {shown}  (--ns NAME)", style="dim"))
+        out.print(safe(f"  other namespaces: {shown}  (--ns NAME)", style="dim"))
     out.print()
     turns = conv.turns
     limit = None if full else tail
@@ -359,20 +410,20 @@ def render_conversation(
         out.print()
         out.print(Text("  WAITING FOR AN ANSWER (interrupt)", style="bold yellow"))
         out.print(_indented(truncate(p["question"], full=full)))
-        out.print(Text(f"      interrupt id {p['id']}; {hint}", style="dim"))
+        out.print(safe(f"      interrupt id {p['id']}; {hint}", style="dim"))
     if conv.state:
         out.print()
         out.print(Text("State", style="bold"))
         width = max(len(k) for k in conv.state)
         for key, value in conv.state.items():
-            line = Text(f"  {key:<{width}}  ", style="bold")
-            line.append(truncate(compact(value), full=full, chars=VALUE_CHARS * 3))
+            line = safe(f"  {key:<{width}}  ", style="bold")
+            line.append(inert(truncate(compact(value), full=full, chars=VALUE_CHARS * 3)))
             out.print(line)
 
 
 def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> None:
     """``lgrs history --checkpoint``: one checkpoint in full."""
-    out.print(Text(f"Checkpoint {cp['checkpointId']}", style="bold"))
+    out.print(safe(f"Checkpoint {cp['checkpointId']}", style="bold"))
     for label, value in (
         ("session", cp["sessionId"]),
         ("namespace", cp["namespace"] or "(root)"),
@@ -381,27 +432,27 @@ def render_checkpoint(out: Console, cp: Mapping[str, Any], *, full: bool) -> Non
         ("metadata", compact(cp["metadata"])),
         ("next", ", ".join(cp["next"]) or "-"),
     ):
-        out.print(Text(f"  {label:<10} {value}"))
+        out.print(safe(f"  {label:<10} {value}"))
     out.print(Text("Channel values", style="bold"))
     for key, value in cp["channelValues"].items():
-        line = Text(f"  {key}: ", style="bold")
-        line.append(truncate(compact(value), full=full, chars=VALUE_CHARS * 4))
+        line = safe(f"  {key}: ", style="bold")
+        line.append(inert(truncate(compact(value), full=full, chars=VALUE_CHARS * 4)))
         out.print(line)
     if cp["pendingWrites"]:
         out.print(Text("Pending writes", style="bold"))
         for w in cp["pendingWrites"]:
-            line = Text(f"  {w['channel']}", style="bold")
-            line.append(f"  task {w['taskId']}: ", style="dim")
-            line.append(truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2))
+            line = safe(f"  {w['channel']}", style="bold")
+            line.append(inert(f"  task {w['taskId']}: ", one_line=True), style="dim")
+            line.append(inert(truncate(compact(w["value"]), full=full, chars=VALUE_CHARS * 2)))
             out.print(line)
 
 
 def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
     """``lgrs history --diff``: what changed between two checkpoints."""
     old, new = diff["from"], diff["to"]
-    out.print(Text(f"{old['checkpointId']} -> {new['checkpointId']}", style="bold"))
+    out.print(safe(f"{old['checkpointId']} -> {new['checkpointId']}", style="bold"))
     out.print(
-        Text(
+        safe(
             f"  step {old['metadata'].get('step')} -> {new['metadata'].get('step')}, "
             f"{human_time(old['createdAt'])} -> {human_time(new['createdAt'])} UTC",
             style="dim",
@@ -414,16 +465,15 @@ def render_diff(out: Console, diff: Mapping[str, Any], *, full: bool) -> None:
         for k, v in diff["changed"].items()
     ]
     for mark, key, text, style in rows:
-        line = Text(f"  {mark} {key}: ", style=style)
-        line.append(truncate(text, full=full, chars=VALUE_CHARS * 2))
+        line = safe(f"  {mark} {key}: ", style=style)
+        line.append(inert(truncate(text, full=full, chars=VALUE_CHARS * 2)))
         out.print(line)
     for t in diff["messagesAdded"]:
-        line = Text(f"  + message {t['index']} {t['role']}: ", style="green")
-        line.append(
-            truncate(compact(t["content"] or t.get("toolCalls")), full=full, chars=VALUE_CHARS)
-        )
+        line = safe(f"  + message {t['index']} {t['role']}: ", style="green")
+        content = compact(t["content"] or t.get("toolCalls"))
+        line.append(inert(truncate(content, full=full, chars=VALUE_CHARS)))
         out.print(line)
     for mid in diff["messagesRemoved"]:
-        out.print(Text(f"  - message {mid}", style="red"))
+        out.print(safe(f"  - message {mid}", style="red"))
     if not rows and not diff["messagesAdded"] and not diff["messagesRemoved"]:
         out.print(Text("  no change in the state", style="dim"))
