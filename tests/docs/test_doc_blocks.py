@@ -4,7 +4,9 @@ The blocks of one page run in order, each in a new process, as a reader
 following the page would run them: against one throwaway Redis (``REDIS_URL``
 is set for them, and the server is emptied before each page), in a working
 directory of the page's own that looks like a clone of the repository
-(its top-level entries are linked in), with ``.venv/bin`` first on ``PATH``.
+(its top-level entries are linked in, except ``.venv``: a block runs
+``python``, ``pip`` or ``lgrs`` from ``PATH``, where the test's virtualenv
+comes first, and cannot reinstall it by accident).
 Python blocks run with ``python``; bash blocks with ``bash -e -o pipefail``.
 
 Markers on the line before a block (see `support.docblocks`):
@@ -50,7 +52,7 @@ def workdir_for(page: Path, tmp_path: Path) -> Path:
     work = tmp_path / page.stem
     work.mkdir()
     for entry in ROOT.iterdir():
-        if entry.name not in {".git", "site", "dist"}:
+        if entry.name not in {".git", ".venv", ".redis-servers", "site", "dist"}:
             (work / entry.name).symlink_to(entry)
     return work
 
