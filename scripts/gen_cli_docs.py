@@ -31,7 +31,9 @@ INTRO = """\
 `lgrs` (also `python -m langgraph_redis_saver`) reads the sessions a
 `RedisCheckpointSaver` stored and shows them as conversations, timelines and
 exports. It decodes checkpoints into plain data without the application's
-code and never unpickles. Install it with `pip install 'langgraph-redis-saver[cli]'`.
+code and never unpickles them; legacy pickled sessions (`sessions --legacy`,
+`show`, `migrate --from-pickle`) are read with a restricted unpickler that
+imports and runs nothing. Install it with `pip install 'langgraph-redis-saver[cli]'`.
 
 Connection: `--url`, else `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` /
 `REDIS_PASSWORD`, else `redis://localhost:6379/0`. Key prefix: `--prefix`,
@@ -125,6 +127,16 @@ stats                    {prefix, sessions, checkpoints, rootCheckpoints, namesp
                           dbsize}}
 doctor                   {ok, findings: [{check, severity, message, fix}, ...]}
                                                    severity: ok, info, warning or error
+sessions --legacy        [{sessionId, updatedAt, messages, turnCount, ttl, bytes, legacy,
+                           status}, ...]           status: legacy, migrating, refused: ...,
+                                                   unreadable: ... or expired
+show (legacy session)    the show shape plus legacy: true; checkpointId is "(legacy pickle)",
+                         metadata holds legacy: true, refused: [...] and the old metadata
+migrate                  {dryRun, migrated, wouldMigrate, skipped, failed, seconds,
+                          sessions: [{sessionId, status, reason, messages, fields,
+                                      ttlSeconds}, ...]}
+                                                   status: migrated, would migrate, skipped
+                                                   or failed; exit code 1 if any failed
 ```
 
 The export `metadata` object (left out with `--no-metadata`): `{totalTurns, checkpoints, namespaces,

@@ -6,14 +6,19 @@
 from ._admin import SessionInfo
 from ._version import __version__
 from .errors import (
+    CheckpointConflictError,
     CheckpointCorruptedError,
     ConfigurationError,
     DecodeError,
+    IndexWarning,
+    LegacySessionError,
     RedisSaverError,
+    RedisSaverWarning,
     RedisServerNotFoundError,
     SchemaVersionError,
     SerializationError,
     SessionNotFoundError,
+    SkippedSessionWarning,
     UnsafeTypeError,
 )
 from .keys import KeySchema
@@ -22,18 +27,23 @@ from .serde import SafeMsgpackSerializer
 
 __all__ = [
     "DEFAULT_TTL",
+    "CheckpointConflictError",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "IndexWarning",
     "KeySchema",
+    "LegacySessionError",
     "RedisCheckpointSaver",
     "RedisSaverError",
+    "RedisSaverWarning",
     "RedisServerNotFoundError",
     "SafeMsgpackSerializer",
     "SchemaVersionError",
     "SerializationError",
     "SessionInfo",
     "SessionNotFoundError",
+    "SkippedSessionWarning",
     "UnsafeTypeError",
     "__version__",
 ]

@@ -18,21 +18,19 @@ import msgpack
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 
-from . import lua as scripts
 from ._core import (
     Context,
-    _parse_writes,
-    _unpack_typed,
     delete_thread_flow,
     drop_call,
     ids_from_config,
     index_commands,
-    run_member,
     unindex_runs,
 )
-from ._drive import Batch, Call, Command, Flow, Scan
+from ._drive import Batch, Command, Flow, Scan
+from ._records import blob_list, parse_writes, run_member, unpack_typed
 from .errors import ConfigurationError
-from .keys import escape
+from .keys import Field, escape
+from .lua import calls
 
 __all__ = [
     "SessionInfo",
@@ -65,22 +63,21 @@ def delta_history_flow(
     thread_id, checkpoint_ns, cid = ids_from_config(config)
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
     by_escaped = {escape(ch): ch for ch in channels}
-    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, cid or "", *by_escaped]
-    (ancestors,) = yield Batch([Call(scripts.DELTA, [ns.latest], args)])
+    (ancestors,) = yield Batch([calls.delta(ns, cid, list(by_escaped))])
 
     collected: dict[str, list[PendingWrite]] = {ch: [] for ch in channels}
     seeds: dict[str, Any] = {}
     remaining = set(channels)
     for raw_id, raw_writes, raw_seeds in ancestors:
         key = ns.writes(raw_id.decode())
-        for write in reversed(_parse_writes(ctx, raw_writes, key)):
+        for write in reversed(parse_writes(ctx.serde, raw_writes, key)):
             if write[1] in remaining:
                 collected[write[1]].append(write)
         for i in range(0, len(raw_seeds), 2):
             channel = by_escaped[raw_seeds[i].decode()]
             if raw_seeds[i + 1] is not None:
                 seeds[channel] = ctx.serde.loads_typed(
-                    _unpack_typed(raw_seeds[i + 1], ns.blob_prefix + raw_seeds[i].decode())
+                    unpack_typed(raw_seeds[i + 1], ns.blob_prefix + raw_seeds[i].decode())
                 )
             remaining.discard(channel)
     result: dict[str, DeltaChannelHistory] = {}
@@ -198,13 +195,9 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
     for (ns, cid, kind), reply in zip(reads, replies, strict=True):
         if reply:
             (records if kind == "record" else writes)[(ns, cid)] = reply
+    blobs = Field.BLOBS.encode()
     suffixes = sorted(
-        {
-            (ns, s)
-            for (ns, _), rec in records.items()
-            for s in rec.get(b"blobs", b"").decode().split("\n")
-            if s
-        }
+        {(ns, s) for (ns, _), rec in records.items() for s in blob_list(rec.get(blobs))}
     )
     blob_values = yield Batch([("GET", src[ns].blob_prefix + s) for ns, s in suffixes])
 
@@ -224,12 +217,13 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
         expire(dst[ns].writes(cid))
     runs: dict[str, list[bytes]] = defaultdict(list)
     metadata: Mapping[str, Any] = {}
+    md_field, hidden = Field.METADATA.encode(), Field.HIDDEN.encode()
     for (ns, cid), fields in records.items():
-        fields = {**fields, b"thread_id": target.encode()}
+        fields = {**fields, Field.THREAD_ID.encode(): target.encode()}
         out += [("DEL", dst[ns].record(cid)), ("HSET", dst[ns].record(cid), *_flat(fields))]
         expire(dst[ns].record(cid))
         # Each copy joins the index set of the run that wrote its original.
-        run_id = _json(fields.get(b"metadata")).get("run_id")
+        run_id = _json(fields.get(md_field)).get("run_id")
         if run_id is not None:
             runs[str(run_id)].append(run_member(target, ns, cid))
     for ns in namespaces:
@@ -242,12 +236,12 @@ def copy_thread_flow(ctx: Context, source: str, target: str) -> Flow[None]:
         expire(dst[ns].namespaces)
     for ns in namespaces:
         visible = [
-            cid for cid in ids[ns] if (ns, cid) in records and b"hidden" not in records[(ns, cid)]
+            cid for cid in ids[ns] if (ns, cid) in records and hidden not in records[(ns, cid)]
         ]
         if visible:
             out.append(("SET", dst[ns].latest, max(visible), *(("PX", ttl) if ttl else ())))
             if ns == "":
-                metadata = _json(records[(ns, max(visible))].get(b"metadata"))
+                metadata = _json(records[(ns, max(visible))].get(md_field))
     if records:
         # The target's keys change in one MULTI/EXEC (they share one slot): a
         # crash never leaves part of a copy behind. The indexes follow.

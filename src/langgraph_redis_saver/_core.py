@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import msgpack
 from langchain_core.runnables import RunnableConfig
@@ -25,33 +24,43 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    PendingWrite,
-    get_serializable_checkpoint_metadata,
-    writes_sort_key,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from . import lua as scripts
 from ._drive import Batch, Call, Command, Emit, Flow
+from ._records import (
+    dump_metadata,
+    make_config,
+    pack_typed,
+    parse_entry,
+    record_fields,
+    run_member,
+)
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
+    IndexWarning,
     RedisSaverError,
-    SchemaVersionError,
+    SkippedSessionWarning,
 )
 from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
+from .lua import calls
 
 __all__ = [
     "Context",
     "delete_thread_flow",
+    "drop_call",
+    "entry",
     "get_tuple_flow",
+    "ids_from_config",
+    "index_commands",
     "list_flow",
     "next_version",
     "put_flow",
     "put_writes_flow",
+    "unindex_runs",
 ]
 
-RECORD_FORMAT = b"1"
 TRIM_SAMPLE = 1 / 16  # share of writes that also trim expired index entries
 LIST_PAGE = 100
 SESSIONS_PAGE = 50
@@ -91,16 +100,6 @@ def ids_from_config(config: RunnableConfig | None) -> tuple[str, str, str | None
     return str(thread_id), str(checkpoint_ns), checkpoint_id
 
 
-def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
-    return {
-        "configurable": {
-            "thread_id": thread_id,
-            "checkpoint_ns": checkpoint_ns,
-            "checkpoint_id": checkpoint_id,
-        }
-    }
-
-
 def next_version(current: str | int | float | None) -> str:
     """A channel version that sorts after `current` and is unique across forks.
 
@@ -116,76 +115,6 @@ def next_version(current: str | int | float | None) -> str:
     else:
         counter = int(current)
     return f"{counter + 1:032}.{random.getrandbits(64):016x}"
-
-
-# -- encoding -----------------------------------------------------------------
-
-
-RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
-MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
-_SEPARATOR = re.compile(rb"[\x00\x01]")
-
-
-def _pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
-    """``<type><sep><bytes>``: the stored form of one serialized value.
-
-    With `compress_min`, values at least that large are stored zlib-compressed
-    (level 1: cheap, and text-heavy state shrinks several times) when that
-    saves space.
-    """
-    typ, data = typed
-    if compress_min and len(data) >= compress_min:
-        packed = zlib.compress(data, 1)
-        if len(packed) < len(data):
-            return typ.encode() + ZLIB + packed
-    return typ.encode() + RAW + data
-
-
-def _unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
-    # Type names never contain bytes below 0x02, so the first one is the
-    # separator: one scan that stops there, not one search per separator.
-    found = _SEPARATOR.search(raw)
-    if found is None:
-        raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
-    cut = found.start()
-    typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
-    if raw[cut : cut + 1] == ZLIB:
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(data, MAX_INFLATED)
-        except zlib.error as exc:
-            raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise CheckpointCorruptedError(
-                f"{key!r} holds a compressed value that is truncated or inflates past "
-                f"{MAX_INFLATED} bytes"
-            )
-    return typ, data
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise ConfigurationError(
-        f"checkpoint metadata must be JSON-like; got {type(value).__qualname__} "
-        f"({value!r:.60}). Put plain str/int/float/bool/list/dict values in metadata."
-    )
-
-
-def _dump_metadata(
-    config: RunnableConfig, metadata: CheckpointMetadata
-) -> tuple[Mapping[str, Any], bytes]:
-    """The metadata LangGraph asks savers to store, and its JSON form."""
-    md = get_serializable_checkpoint_metadata(config, metadata)
-    text = json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-    return md, text.encode()
-
-
-def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
-    """A member of a run's index set: which checkpoint the run wrote."""
-    return cast(bytes, msgpack.packb((thread_id, checkpoint_ns, checkpoint_id)))
 
 
 # -- put ----------------------------------------------------------------------
@@ -205,16 +134,22 @@ def put_flow(
     new_versions: ChannelVersions,
     now_ms: int | None = None,
 ) -> Flow[RunnableConfig]:
-    """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip."""
+    """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip.
+
+    Raises:
+        CheckpointConflictError: What the checkpoint builds on (a reused
+            channel value, a DeltaChannel ancestor) was removed after the run
+            read it; nothing was written.
+        CheckpointCorruptedError: The parent chain loops (edited by hand).
+    """
     thread_id, checkpoint_ns, parent_id = ids_from_config(config)
     cid = checkpoint["id"]
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
     values = checkpoint["channel_values"]
     dumps = ctx.serde.dumps_typed
 
-    new_keys: list[str] = []
-    new_values: list[bytes] = []
-    kept_keys: list[str] = []
+    new_blobs: list[tuple[str, bytes]] = []
+    kept_blobs: list[str] = []
     suffixes: list[str] = []
     for channel, version in checkpoint["channel_versions"].items():
         # A channel without a value (empty, or a DeltaChannel between
@@ -224,52 +159,71 @@ def put_flow(
         suffix = blob_suffix(channel, version)
         suffixes.append(suffix)
         if channel in new_versions:
-            new_keys.append(ns.blob_prefix + suffix)
-            new_values.append(_pack_typed(dumps(values[channel]), ctx.compress_min))
+            new_blobs.append(
+                (ns.blob_prefix + suffix, pack_typed(dumps(values[channel]), ctx.compress_min))
+            )
         else:
-            kept_keys.append(ns.blob_prefix + suffix)
+            kept_blobs.append(ns.blob_prefix + suffix)
 
-    record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-    md, md_json = _dump_metadata(config, metadata)
-    fields: list[Any] = [
-        "v", RECORD_FORMAT,
-        "checkpoint", _pack_typed(dumps(record)),
-        "metadata", md_json,
-        "blobs", "\n".join(suffixes),
-        "thread_id", thread_id,
-        "checkpoint_ns", checkpoint_ns,
-        "checkpoint_id", cid,
-    ]  # fmt: skip
-    if parent_id is not None:
-        fields += ["parent", parent_id]
-
-    keys = [ns.record(cid), ns.latest, ns.timeline, ns.namespaces, ns.writes(cid)]
-    delta = _delta_channels_to_walk(metadata, values)
-    args: list[Any] = [
-        ctx.ttl_ms, cid, checkpoint_ns, len(new_keys), len(kept_keys), len(delta),
-        ns.record_prefix, ns.writes_prefix, ns.blob_prefix, len(fields) // 2,
-        *fields, *new_values, *delta,
-    ]  # fmt: skip
-    indexes = index_commands(
-        ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms
+    md, md_json = dump_metadata(config, metadata)
+    indexed = indexed_values(ctx, md)
+    run_id = md.get("run_id")
+    fields = record_fields(
+        serde=ctx.serde,
+        checkpoint=checkpoint,
+        metadata_json=md_json,
+        blob_suffixes=suffixes,
+        thread_id=thread_id,
+        checkpoint_ns=checkpoint_ns,
+        parent_id=parent_id,
+        run=None if run_id is None else str(run_id),
+        indexed=indexed,
     )
-    if ctx.keys.cluster:
-        args.append(0)
-    else:
-        args.append(len(indexes))
-        for cmd in indexes:
-            args += [len(cmd), *cmd]
-    batch = Batch([Call(scripts.PUT, [*keys, *new_keys, *kept_keys], args)])
+    indexes = index_commands(
+        ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms, indexed
+    )
+    put = calls.put(
+        ns,
+        checkpoint_id=cid,
+        checkpoint_ns=checkpoint_ns,
+        parent_id=parent_id,
+        ttl_ms=ctx.ttl_ms,
+        fields=fields,
+        new_blobs=new_blobs,
+        kept_blobs=kept_blobs,
+        delta_channels=_delta_channels_to_walk(metadata, values),
+        index_commands=() if ctx.keys.cluster else indexes,
+    )
+    batch = Batch([put])
     if ctx.max_checkpoints:
         batch.commands.append(drop_call(ns, checkpoint_ns, "cap", count=ctx.max_checkpoints))
     if ctx.keys.cluster:
+        # Advisory: an error there must not fail a put whose checkpoint is stored.
         batch.commands += indexes
+        batch.tolerate = frozenset(range(len(batch.commands) - len(indexes), len(batch.commands)))
     replies = yield batch
+    index_errors = [*replies[0][1], *(r for r in replies if isinstance(r, Exception))]
+    if index_errors:
+        _warn_index(ctx, index_errors)
     if ctx.max_checkpoints and replies[1][1]:
         # The cap removed older checkpoints (every quarter of the cap, not on
         # every put): take them out of their runs' index sets too.
         yield Batch(unindex_runs(ctx, thread_id, checkpoint_ns, replies[1][1]))
-    return _config(thread_id, checkpoint_ns, cid)
+    return make_config(thread_id, checkpoint_ns, cid)
+
+
+def _warn_index(ctx: Context, errors: Sequence[Any]) -> None:
+    text = "; ".join(
+        (e.decode(errors="replace") if isinstance(e, bytes) else str(e))[:200] for e in errors[:3]
+    )
+    warnings.warn(
+        f"the checkpoint was stored, but a cross-session index under "
+        f"{ctx.keys.prefix!r} could not be updated ({text}). The key holds something "
+        f"the saver did not write: delete it (redis-cli DEL <key>) and the next writes "
+        f"rebuild it; until then list_sessions() and list(None) miss sessions.",
+        IndexWarning,
+        stacklevel=4,
+    )
 
 
 def unindex_runs(
@@ -288,8 +242,17 @@ def drop_call(
     ns: NamespaceKeys, checkpoint_ns: str, mode: str, ids: Sequence[str] = (), count: int = 0
 ) -> Call:
     """Delta-safe removal of checkpoints of one namespace (see lua/drop.lua)."""
-    args = [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, mode, count, checkpoint_ns, *ids]
-    return Call(scripts.DROP, [ns.timeline, ns.latest, ns.namespaces], args)
+    return calls.drop(ns, checkpoint_ns, mode, ids=ids, count=count)
+
+
+def indexed_values(ctx: Context, metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (key, value) sessions indexes a checkpoint with `metadata` joins:
+    values are strings, spelled once here, and stored in the record as such."""
+    return [
+        (key, str(metadata[key]))
+        for key in ctx.session_index_keys
+        if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
+    ]
 
 
 def index_commands(
@@ -298,6 +261,7 @@ def index_commands(
     metadata: Mapping[str, Any],
     run_members: Sequence[bytes],
     now_ms: int | None = None,
+    indexed: Sequence[tuple[str, str]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Commands that keep the cross-session indexes current.
 
@@ -309,11 +273,9 @@ def index_commands(
     index stays close to the sessions of one TTL window.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    indexes = [ctx.keys.sessions] + [
-        ctx.keys.sessions_by(key, metadata[key])
-        for key in ctx.session_index_keys
-        if isinstance(metadata.get(key), (str, int, float)) and not isinstance(metadata[key], bool)
-    ]
+    if indexed is None:
+        indexed = indexed_values(ctx, metadata)
+    indexes = [ctx.keys.sessions] + [ctx.keys.sessions_by(k, v) for k, v in indexed]
     cmds: list[tuple[Any, ...]] = []
     trim = ctx.ttl_ms and random.random() < TRIM_SAMPLE
     for index in indexes:
@@ -347,130 +309,41 @@ def put_writes_flow(
     if cid is None:
         raise ConfigurationError("put_writes needs a config with a 'checkpoint_id'")
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
-    args: list[Any] = [ctx.ttl_ms, ns.blob_prefix, len(writes)]
+    entries: list[tuple[Any, Any, str]] = []
     dumps = ctx.serde.dumps_typed
     for idx, (channel, value) in enumerate(writes):
         widx = WRITES_IDX_MAP.get(channel, idx)
         typ, data = dumps(value)
-        args += [
-            msgpack.packb((task_id, widx)),
-            msgpack.packb((task_id, channel, typ, data, task_path, widx), use_bin_type=True),
-            "set" if widx < 0 else "nx",
-        ]
-    keys = [ns.writes(cid), ns.record(cid), ns.latest, ns.timeline, ns.namespaces]
-    yield Batch([Call(scripts.PUT_WRITES, keys, args)])
+        entries.append(
+            (
+                msgpack.packb((task_id, widx)),
+                msgpack.packb((task_id, channel, typ, data, task_path, widx), use_bin_type=True),
+                "set" if widx < 0 else "nx",
+            )
+        )
+    yield Batch([calls.put_writes(ns, cid, ttl_ms=ctx.ttl_ms, entries=entries)])
 
 
 # -- reads --------------------------------------------------------------------
 
 
-def _parse_writes(ctx: Context, raw: Iterable[bytes], key: str) -> list[PendingWrite]:
-    rows = []
-    for envelope in raw:
-        try:
-            task_id, channel, typ, data, task_path, idx = msgpack.unpackb(envelope, raw=False)
-        except Exception as exc:
-            raise CheckpointCorruptedError(f"{key!r} holds a malformed pending write") from exc
-        rows.append((writes_sort_key(task_path, task_id, idx), task_id, channel, typ, data))
-    rows.sort(key=lambda r: r[0])
-    loads = ctx.serde.loads_typed
-    return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
-
-
-def parse_entry(
+def entry(
     ctx: Context, thread_id: str, checkpoint_ns: str, reply: Sequence[Any]
 ) -> CheckpointTuple:
-    """Turn one checkpoint as returned by the Lua scripts into a `CheckpointTuple`.
-
-    Raises:
-        CheckpointCorruptedError: The stored data is damaged (bytes changed by
-            hand or by another tool): never another exception type.
-        SerializationError: A stored value does not decode (see the serializer).
-    """
-    try:
-        found = _parse_entry(ctx, thread_id, checkpoint_ns, reply)
-        if found.checkpoint.get("id") != found.config["configurable"]["checkpoint_id"]:
-            raise ValueError("the record holds another checkpoint's id")
-        if not isinstance(found.metadata, dict):
-            raise TypeError("the metadata is not a JSON object")
-        return found
-    except RedisSaverError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise CheckpointCorruptedError(
-            f"checkpoint {reply[0] if reply else None!r:.80} of session {thread_id!r} is "
-            f"damaged ({type(exc).__name__}: {exc!s:.200}); it was changed outside the saver"
-        ) from exc
-
-
-def _parse_entry(
-    ctx: Context, thread_id: str, checkpoint_ns: str, reply: Sequence[Any]
-) -> CheckpointTuple:
-    raw_id, fmt, raw_checkpoint, raw_metadata, raw_parent, raw_blobs, blob_values, raw_writes = (
-        reply
-    )
-    cid = raw_id.decode()
+    """One checkpoint as the scripts return it, as a `CheckpointTuple`
+    (see `_records.parse_entry`)."""
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
-    rkey = ns.record(cid)
-    check_record_format(fmt, rkey)
-    loads = ctx.serde.loads_typed
-    checkpoint = cast(Checkpoint, loads(_unpack_typed(raw_checkpoint, rkey)))
-    try:
-        metadata = json.loads(raw_metadata) if raw_metadata else {}
-    except ValueError as exc:
-        raise CheckpointCorruptedError(f"{rkey!r} has metadata that is not JSON") from exc
-
-    channel_values: dict[str, Any] = {}
-    if raw_blobs:
-        by_suffix = {blob_suffix(ch, ver): ch for ch, ver in checkpoint["channel_versions"].items()}
-        for suffix, value in zip(raw_blobs.decode().split("\n"), blob_values, strict=False):
-            if value is None:
-                raise CheckpointCorruptedError(
-                    f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
-                    f"{ns.blob_prefix + suffix!r}, which is missing from Redis. It was "
-                    f"deleted by hand or evicted: run `lgrs doctor`, and set "
-                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
-                    f"'volatile-*' policies evict them too)."
-                )
-            channel = by_suffix.get(suffix)
-            if channel is None:
-                raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
-            channel_values[channel] = loads(_unpack_typed(value, ns.blob_prefix + suffix))
-    checkpoint["channel_values"] = channel_values
-
-    return CheckpointTuple(
-        config=_config(thread_id, checkpoint_ns, cid),
-        checkpoint=checkpoint,
-        metadata=cast(CheckpointMetadata, metadata),
-        parent_config=(
-            _config(thread_id, checkpoint_ns, raw_parent.decode()) if raw_parent else None
-        ),
-        pending_writes=_parse_writes(ctx, raw_writes, ns.writes(cid)),
-    )
-
-
-def _get_call(ctx: Context, ns: NamespaceKeys, checkpoint_id: str | None) -> Call:
-    return Call(
-        scripts.GET,
-        [ns.latest, ns.timeline],
-        [
-            checkpoint_id or "",
-            ns.record_prefix,
-            ns.writes_prefix,
-            ns.blob_prefix,
-            ctx.read_ttl,
-        ],
-    )
+    return parse_entry(ctx.serde, ns, thread_id, checkpoint_ns, reply)
 
 
 def get_tuple_flow(ctx: Context, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
     """One checkpoint (by id, or the newest of its namespace); one round trip."""
     thread_id, checkpoint_ns, cid = ids_from_config(config)
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
-    (reply,) = yield Batch([_get_call(ctx, ns, cid)])
+    (reply,) = yield Batch([calls.get(ns, cid, refresh_ttl_ms=ctx.read_ttl)])
     if not reply:
         return None
-    return parse_entry(ctx, thread_id, checkpoint_ns, reply)
+    return entry(ctx, thread_id, checkpoint_ns, reply)
 
 
 def _list_call(
@@ -481,11 +354,9 @@ def _list_call(
     filter_json: str,
     exact_id: str | None,
 ) -> Call:
-    args = [
-        ns.record_prefix, ns.writes_prefix, ns.blob_prefix,
-        before or "", limit, filter_json, exact_id or "",
-    ]  # fmt: skip
-    return Call(scripts.LIST, [ns.timeline], args)
+    return calls.list_page(
+        ns, before_id=before, limit=limit, filter_json=filter_json, exact_id=exact_id
+    )
 
 
 def _filter_json(filter: Mapping[str, Any] | None) -> str:
@@ -527,8 +398,11 @@ def list_flow(
                 [("ZREVRANGE", ctx.keys.sessions, start, start + SESSIONS_PAGE - 1)]
             )
             for raw in ids:
-                emitted = yield from _list_thread(
-                    ctx, raw.decode(), None, None, before_id, fjson, remaining
+                emitted = yield from _skip_damaged(
+                    raw,
+                    lambda t, left=remaining: _list_thread(  # type: ignore[misc]
+                        ctx, t, None, None, before_id, fjson, left, tolerant=True
+                    ),
                 )
                 if remaining is not None:
                     remaining -= emitted
@@ -543,6 +417,42 @@ def list_flow(
     yield from _list_thread(ctx, thread_id, checkpoint_ns, exact_id, before_id, fjson, remaining)
 
 
+def _skip_damaged(raw_id: bytes, flow: Callable[[str], Flow[int]]) -> Flow[int]:
+    """Run one session's part of ``list(None)``; a session that cannot be read
+    is skipped with a `SkippedSessionWarning` naming it, so one damaged
+    session does not hide every other."""
+    try:
+        thread_id = raw_id.decode()
+    except UnicodeDecodeError:
+        warnings.warn(
+            f"list(None) skipped the sessions index entry {raw_id!r:.120}: not a UTF-8 "
+            f"session id (written by another tool?)",
+            SkippedSessionWarning,
+            stacklevel=4,
+        )
+        return 0
+    try:
+        return (yield from flow(thread_id))
+    except RedisSaverError as exc:
+        warnings.warn(
+            f"list(None) skipped session {thread_id!r:.120}: {exc!s:.300}. Inspect it with "
+            f"`lgrs show {thread_id!r:.120}` or remove it with delete_thread().",
+            SkippedSessionWarning,
+            stacklevel=4,
+        )
+        return 0
+
+
+def _checked(replies: Sequence[Any], thread_id: str) -> Sequence[Any]:
+    """`replies` of a tolerant batch, raising the first error as damage of the session."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise CheckpointCorruptedError(
+                f"session {thread_id!r:.120} cannot be read: {reply!s:.300}"
+            )
+    return replies
+
+
 def _list_thread(
     ctx: Context,
     thread_id: str,
@@ -551,21 +461,28 @@ def _list_thread(
     before_id: str | None,
     fjson: str,
     limit: int | None,
+    *,
+    tolerant: bool = False,
 ) -> Flow[int]:
+    """Emit one session's checkpoints. `tolerant`: an error reply is raised
+    in the flow as `CheckpointCorruptedError` (for `_skip_damaged`)."""
+    every = frozenset(range(64)) if tolerant else frozenset()
     if exact_id is not None and before_id is not None and not exact_id < before_id:
         return 0
     if checkpoint_ns is not None:
         namespaces = [checkpoint_ns]
     else:
         ns_keys = ctx.keys.namespace(thread_id, "")
-        (members,) = yield Batch([("SMEMBERS", ns_keys.namespaces)])
-        namespaces = sorted({m.decode() for m in members} | {""})
+        (members,) = _checked(
+            (yield Batch([("SMEMBERS", ns_keys.namespaces)], tolerate=every)), thread_id
+        )
+        namespaces = sorted({m.decode(errors="replace") for m in members} | {""})
     page = limit if limit is not None else LIST_PAGE
     cursors: dict[str, str | None] = {ns: before_id for ns in namespaces}
     emitted = 0
     while cursors:
         order = list(cursors)
-        replies = yield Batch(
+        batch = Batch(
             [
                 _list_call(
                     ctx, ctx.keys.namespace(thread_id, ns), cursors[ns], page, fjson, exact_id
@@ -573,9 +490,12 @@ def _list_thread(
                 for ns in order
             ]
         )
+        if tolerant:
+            batch.tolerate = frozenset(range(len(batch.commands)))
+        replies = _checked((yield batch), thread_id)
         found: list[CheckpointTuple] = []
         for ns, (entries, cursor) in zip(order, replies, strict=False):
-            found += [parse_entry(ctx, thread_id, ns, e) for e in entries]
+            found += [entry(ctx, thread_id, ns, e) for e in entries]
             if cursor and limit is None:
                 cursors[ns] = cursor.decode()
             else:
@@ -601,24 +521,19 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
     root = ctx.keys.namespace(thread_id, "")
     (members,) = yield Batch([("SMEMBERS", root.namespaces)])
     namespaces = {m.decode() for m in members} | {""}
-    args: list[Any] = [len(namespaces)]
-    for checkpoint_ns in sorted(namespaces):
-        ns = ctx.keys.namespace(thread_id, checkpoint_ns)
-        args += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline]
-    args += ctx.session_index_keys
-    (_, indexed, runs), _ = yield Batch(
-        [
-            Call(scripts.DELETE, [root.namespaces], args),
-            ("ZREM", ctx.keys.sessions, thread_id),
-        ]
+    groups = sorted(namespaces)
+    delete = calls.delete(
+        [ctx.keys.namespace(thread_id, ns) for ns in groups],
+        namespaces_set=root.namespaces,
+        index_keys=ctx.session_index_keys,
     )
+    (_, indexed, runs), _ = yield Batch([delete, ("ZREM", ctx.keys.sessions, thread_id)])
     pairs = zip(indexed[::2], indexed[1::2], strict=True)
     cleanup: list[Command] = [
         ("ZREM", ctx.keys.sessions_by(k.decode(), v.decode()), thread_id) for k, v in pairs
     ]
     # The session's id is inside its runs' index members too: remove them, so
     # nothing of a deleted session stays behind.
-    groups = sorted(namespaces)
     by_ns: dict[str, list[bytes]] = {}
     for i in range(0, len(runs) - 2, 3):
         by_ns.setdefault(groups[int(runs[i + 1])], []).extend((runs[i], runs[i + 2]))
@@ -626,13 +541,3 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
         cleanup += unindex_runs(ctx, thread_id, checkpoint_ns, flat)
     if cleanup:
         yield Batch(cleanup)
-
-
-def check_record_format(version: bytes | None, key: str) -> None:
-    """Refuse records written by a newer, incompatible layout."""
-    if version is not None and version != RECORD_FORMAT:
-        raise SchemaVersionError(
-            f"{key!r} uses record format {version.decode(errors='replace')!r}; this "
-            f"version of langgraph-redis-saver reads format {RECORD_FORMAT.decode()!r}. "
-            f"Upgrade: pip install -U langgraph-redis-saver"
-        )

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import NoScriptError, OutOfMemoryError, ResponseError
 
-from .lua import Script
+from .lua import Call, Script, script_error
 
 __all__ = [
     "Batch",
@@ -41,15 +41,6 @@ __all__ = [
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Call:
-    """One EVALSHA of a `Script`."""
-
-    script: Script
-    keys: Sequence[str]
-    args: Sequence[Any]
-
-
 Command = Call | tuple[Any, ...]
 
 
@@ -60,10 +51,16 @@ class Batch:
     With `transaction`, the pipeline is one MULTI/EXEC: Redis applies all of
     it or nothing, also across a crash (its append-only file drops a partial
     transaction). In a cluster its keys must share one slot.
+
+    An error reply raises, except for the commands at the positions in
+    `tolerate`: their error comes back as the reply (an exception object)
+    for the flow to judge, e.g. an advisory index update. The first error
+    reply of a script (`Call`) is raised as `lua.script_error` shapes it.
     """
 
     commands: list[Command] = field(default_factory=list)
     transaction: bool = False
+    tolerate: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,10 +118,15 @@ def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
     Raises the first error reply that is not NOSCRIPT.
     """
     missing: dict[str, Script] = {}
-    for cmd, reply in zip(batch.commands, replies, strict=False):
+    for i, (cmd, reply) in enumerate(zip(batch.commands, replies, strict=False)):
         if isinstance(reply, NoScriptError) and isinstance(cmd, Call):
             missing[cmd.script.sha] = cmd.script
-        elif isinstance(reply, Exception):
+        elif isinstance(reply, Exception) and i not in batch.tolerate:
+            if isinstance(cmd, Call) and isinstance(reply, ResponseError):
+                error = script_error(cmd.script, reply)
+                if (oom := _error(error)) is not error:
+                    raise oom  # its cause is the server's reply, with the script's line
+                raise error from None
             raise _error(reply)
     return list(missing.values()) or None
 
@@ -145,7 +147,7 @@ def execute(client: Any, batch: Batch) -> list[Any]:
         if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [client.execute_command(*_args(batch.commands[0]))]
-            except ResponseError as exc:  # NOSCRIPT is retried, others raised
+            except ResponseError as exc:
                 replies = [exc]
         else:
             with client.pipeline(transaction=batch.transaction) as pipe:
@@ -168,7 +170,7 @@ async def aexecute(client: Any, batch: Batch) -> list[Any]:
         if len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [await client.execute_command(*_args(batch.commands[0]))]
-            except ResponseError as exc:  # NOSCRIPT is retried, others raised
+            except ResponseError as exc:
                 replies = [exc]
         else:
             async with client.pipeline(transaction=batch.transaction) as pipe:

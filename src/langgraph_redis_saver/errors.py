@@ -8,10 +8,20 @@ Every error the package raises itself derives from `RedisSaverError`::
     │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
     │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
+    ├── CheckpointConflictError                 a write builds on what was removed meanwhile
     ├── SchemaVersionError                      stored data was written by a newer format
     ├── SessionNotFoundError(LookupError)       no such session, namespace or checkpoint
+    ├── LegacySessionError                      a session in the pickled pre-saver format
     └── RedisServerNotFoundError(FileNotFoundError)
                                                 no redis-server binary for a throwaway server
+
+Warnings, for what the package works around without failing the call::
+
+    RedisSaverWarning(UserWarning)
+    ├── StoredDataWarning                       a stored value was read back as plain data
+    │                                           or as the closest object (code changed)
+    ├── IndexWarning                            a cross-session index key could not be updated
+    └── SkippedSessionWarning                   list(None) skipped a damaged session
 
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
@@ -21,14 +31,20 @@ could not be reached, and wrapping them would hide redis-py's retry semantics.
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointConflictError",
+    "IndexWarning",
+    "RedisSaverWarning",
+    "SkippedSessionWarning",
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "LegacySessionError",
     "RedisSaverError",
     "SchemaVersionError",
     "RedisServerNotFoundError",
     "SerializationError",
     "SessionNotFoundError",
+    "StoredDataWarning",
     "UnsafeTypeError",
 ]
 
@@ -67,6 +83,18 @@ class CheckpointCorruptedError(RedisSaverError):
     """
 
 
+class CheckpointConflictError(RedisSaverError):
+    """A write was refused because what it builds on was removed after it was read.
+
+    Raised by ``put`` when the checkpoint it continues from (or a DeltaChannel
+    ancestor, or a channel value it reuses) was removed by ``prune()``,
+    ``max_checkpoints_per_session``, ``delete_for_runs`` or expiry while the
+    run was in flight. Nothing was written and the session stays readable;
+    read the session again (``get_state``) and continue from its newest
+    checkpoint.
+    """
+
+
 class SchemaVersionError(RedisSaverError):
     """Stored data uses a format version newer than this library understands."""
 
@@ -75,5 +103,39 @@ class SessionNotFoundError(RedisSaverError, LookupError):
     """A session, namespace or checkpoint does not exist (or has expired)."""
 
 
+class LegacySessionError(RedisSaverError):
+    """A session is still in a legacy pickled format (``latest`` holds a pickle).
+
+    The saver neither reads nor overwrites such a session: its scripts stop
+    before touching anything. Convert it first with
+    ``lgrs migrate --from-pickle`` (see docs/migration.md).
+    """
+
+
 class RedisServerNotFoundError(RedisSaverError, FileNotFoundError):
     """No ``redis-server`` binary to start a throwaway server with."""
+
+
+class RedisSaverWarning(UserWarning):
+    """Base class of the warnings langgraph-redis-saver emits."""
+
+
+class IndexWarning(RedisSaverWarning):
+    """A cross-session index key could not be updated; the checkpoint was stored.
+
+    The key holds a value of another type (written by hand or by another
+    tool). Delete it: the next writes rebuild it.
+    """
+
+
+class SkippedSessionWarning(RedisSaverWarning):
+    """``list(None)`` skipped a session it could not read; the message names it."""
+
+
+class StoredDataWarning(RedisSaverWarning):
+    """A stored value could not be rebuilt exactly and was read as the closest match.
+
+    Emitted once per class and reason: the class is not imported, not a data
+    class, not allowed in strict mode, or its fields or members changed since
+    the value was written. The message names the call that fixes it.
+    """

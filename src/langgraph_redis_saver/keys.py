@@ -46,11 +46,54 @@ from functools import lru_cache
 
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_PREFIX", "KeySchema", "NamespaceKeys", "escape", "glob_escape"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "RECORD_FIELDS",
+    "Field",
+    "KeySchema",
+    "NamespaceKeys",
+    "escape",
+    "glob_escape",
+]
 
 DEFAULT_PREFIX = "langgraph:checkpoint"
 
 LATEST = "latest"
+
+
+class Field:
+    """Fields of a checkpoint hash: the one table of their names.
+
+    ``docs/key-schema.md`` ("Checkpoint hash fields") describes each; the Lua
+    scripts spell them as literals, and ``tests/unit/test_lua_contract.py``
+    checks every field a script reads or writes, and the page, against this
+    table.
+    """
+
+    VERSION = "v"
+    """Record layout version (`_records.RECORD_FORMAT`)."""
+    CHECKPOINT = "checkpoint"
+    """The checkpoint without channel values, as a stored value."""
+    METADATA = "metadata"
+    """Checkpoint metadata as JSON."""
+    PARENT = "parent"
+    """Id of the parent checkpoint (absent for the first)."""
+    BLOBS = "blobs"
+    """Newline-separated blob key suffixes (`_records.blob_list`)."""
+    THREAD_ID = "thread_id"
+    CHECKPOINT_NS = "checkpoint_ns"
+    CHECKPOINT_ID = "checkpoint_id"
+    HIDDEN = "hidden"
+    """``1`` when pruned from listings but needed by a DeltaChannel history."""
+    RUN = "run"
+    """The run id as the run index key spells it (an opaque string)."""
+    INDEXED = "indexed"
+    """JSON ``[[key, value], ...]``: the sessions indexes this put added the
+    session to, values as strings exactly as the index keys spell them."""
+
+
+RECORD_FIELDS = tuple(v for k, v in vars(Field).items() if k.isupper())
+"""Every field name of a checkpoint hash."""
 
 # Characters escaped in key components: the separator, the escape character,
 # hash-tag braces, glob metacharacters, whitespace and control characters.

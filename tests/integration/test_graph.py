@@ -235,18 +235,16 @@ def test_strict_mode_allowlist_from_the_state_schema(
     }
 
 
-def test_unregistered_user_type_is_refused_without_strict_mode(saver: RedisCheckpointSaver) -> None:
-    from langgraph_redis_saver import UnsafeTypeError
+def test_unregistered_user_type_is_stored_without_strict_mode(saver: RedisCheckpointSaver) -> None:
     from support.strict_app import Profile, State
 
     builder = StateGraph(State)
     builder.add_node("noop", lambda s: {})
     builder.add_edge(START, "noop")
     graph = builder.compile(checkpointer=saver)
-    with pytest.raises(UnsafeTypeError, match="Profile"):
-        graph.invoke(
-            {"profile": Profile(name="Ada", years=8)}, {"configurable": {"thread_id": "u"}}
-        )
+    cfg = {"configurable": {"thread_id": "u"}}
+    graph.invoke({"profile": Profile(name="Ada", years=8)}, cfg)
+    assert graph.get_state(cfg).values["profile"] == Profile(name="Ada", years=8)
     allowed = saver.with_allowlist({(Profile.__module__, Profile.__qualname__)})
     assert allowed is not saver and saver.with_allowlist(set()) is saver
     graph = builder.compile(checkpointer=allowed)

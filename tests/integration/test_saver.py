@@ -490,7 +490,7 @@ def test_from_url_saver_survives_several_event_loops(redis_url: str, prefix: str
 async def test_compressed_blobs_round_trip_and_mix_with_raw_ones(
     redis_url: str, prefix: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from langgraph_redis_saver import _core
+    from langgraph_redis_saver import _records
     from support.api import Api
 
     big = "the same sentence again " * 400
@@ -514,7 +514,7 @@ async def test_compressed_blobs_round_trip_and_mix_with_raw_ones(
         r.set(ns.blob("text", "2"), stored[:-10])
         with pytest.raises(CheckpointCorruptedError, match="truncated"):
             await api.get_tuple(config("z"))
-        monkeypatch.setattr(_core, "MAX_INFLATED", 1000)
+        monkeypatch.setattr(_records, "MAX_INFLATED", 1000)
         r.set(ns.blob("text", "2"), stored)
         with pytest.raises(CheckpointCorruptedError, match="inflates past"):
             await api.get_tuple(config("z"))

@@ -4,9 +4,10 @@ Targets, fed garbage and mutations of valid data:
 
 - ``SafeMsgpackSerializer.loads_typed`` and ``decode_plain`` (any bytes, any
   type string);
-- ``_core.parse_entry``: a checkpoint as the Lua scripts return it (id, record
-  format, checkpoint, metadata, parent, blob list, blob values, pending
-  writes), each part valid, missing, truncated, bit-flipped or random.
+- ``_records.parse_entry`` (via ``_core.entry``): a checkpoint as the Lua
+  scripts return it (id, record format, checkpoint, metadata, parent, blob
+  list, blob values, pending writes), each part valid, missing, truncated,
+  bit-flipped or random.
 
 A *finding* is an exception that is not one of the package's own
 (`RedisSaverError`: ``DecodeError``, ``UnsafeTypeError``,
@@ -52,7 +53,8 @@ def _import_targets() -> None:
     import msgpack
 
     from langgraph_redis_saver import _core
-    from langgraph_redis_saver._core import Context, parse_entry
+    from langgraph_redis_saver._core import Context
+    from langgraph_redis_saver._core import entry as parse_entry
     from langgraph_redis_saver.errors import RedisSaverError
     from langgraph_redis_saver.keys import KeySchema
     from langgraph_redis_saver.serde import SafeMsgpackSerializer
@@ -118,11 +120,12 @@ def seed_entries() -> list[list[Any]]:
         )
         (call,) = next(flow).commands[:1]
         args = call.args
-        n_new, n_fields = args[3], args[9]
-        fields = dict(
-            zip(args[10 : 10 + 2 * n_fields : 2], args[11 : 11 + 2 * n_fields : 2], strict=True)
-        )
-        blob_values = list(args[10 + 2 * n_fields : 10 + 2 * n_fields + n_new])
+        fixed = [slot.name for slot in call.script.argv if not slot.variadic]
+        arg = dict(zip(fixed, args, strict=False))
+        n_new, n_fields, start = arg["n_new"], arg["n_fields"], len(fixed)
+        pairs = args[start : start + 2 * n_fields]
+        fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+        blob_values = list(args[start + 2 * n_fields : start + 2 * n_fields + n_new])
         writes_flow = _core.put_writes_flow(
             CTX, {"configurable": {**config["configurable"], "checkpoint_id": cp["id"]}},
             [("ch0", values[n]), ("__interrupt__", values[-1])], "task-1",

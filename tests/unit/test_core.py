@@ -98,22 +98,29 @@ def test_put_flow_is_one_script_call_with_the_index_updates_inside() -> None:
         ns.record(cp["id"]), ns.latest, ns.timeline, ns.namespaces, ns.writes(cp["id"]),
         ns.blob("a", "2"), ns.blob("b", "1"),
     ]  # fmt: skip
-    fields = dict(zip(call.args[10::2], call.args[11::2], strict=False))
+    fixed = [slot.name for slot in scripts.PUT.argv if not slot.variadic]
+    arg = dict(zip(fixed, call.args, strict=False))
+    start = len(fixed)
+    pairs = call.args[start : start + 2 * arg["n_fields"]]
+    fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
     assert fields["blobs"] == "a:2\nb:1"  # the empty channel has no blob
-    assert fields["parent"] == "p"
+    assert fields["parent"] == arg["parent_id"] == "p"
     assert json.loads(fields["metadata"])["user_id"] == "u"
+    assert json.loads(fields["indexed"]) == [["user_id", "u"]]
+    assert arg["n_index"] == 4
     # Each index command rides as (argc, command, args...) after the script's own.
     assert _contains(call.args, [4, "ZADD", "langgraph:checkpoint::sessions", 5, "t"])
     assert _contains(call.args, [4, "ZADD", "langgraph:checkpoint::sessions:user_id:u", 5, "t"])
     with pytest.raises(StopIteration) as done:
-        flow.send([b"ok"])
+        flow.send([[b"ok", []]])
     assert done.value.value["configurable"]["checkpoint_id"] == cp["id"]
 
 
 def test_put_flow_pipelines_the_index_updates_in_a_cluster() -> None:
     # In a cluster the indexes live in other slots than the session's script.
     batch, _, _ = _put_batch(cluster=True)
-    assert batch.commands[0].args[-1] == 0
+    fixed = [slot.name for slot in scripts.PUT.argv if not slot.variadic]
+    assert dict(zip(fixed, batch.commands[0].args, strict=False))["n_index"] == 0
     assert ("ZADD", "langgraph:checkpoint::sessions", 5, "t") in batch.commands
     assert ("ZADD", "langgraph:checkpoint::sessions:user_id:u", 5, "t") in batch.commands
 
@@ -148,5 +155,5 @@ def test_flows_validate_config_before_any_io() -> None:
 
 def test_exported_members_match_all() -> None:
     public = {name for name in dir(langgraph_redis_saver) if not name.startswith("_")}
-    modules = {"errors", "keys", "saver", "serde", "lua", "browse", "cli", "devserver"}
+    modules = {"errors", "keys", "saver", "serde", "lua", "browse", "cli", "devserver", "legacy"}
     assert set(langgraph_redis_saver.__all__) - {"__version__"} == public - modules

@@ -12,6 +12,9 @@ __all__ = ["main"]
 
 try:
     from .app import cli
+    from .migrate import migrate
+
+    cli.add_command(migrate)
 except ImportError as exc:  # pragma: no cover - exercised without the extra installed
     if exc.name not in ("click", "rich") and not str(exc.name or "").startswith(
         ("click.", "rich.")

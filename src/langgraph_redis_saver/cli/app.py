@@ -2,8 +2,8 @@
 
 Library and Redis errors become one-line `click.ClickException` messages
 (exit code 1) that name the server but never its password. The only
-commands that write are ``delete`` ones, and only after ``--yes`` or a
-confirmation.
+commands that write are ``delete`` and ``migrate`` (cli/migrate.py), and only
+after ``--yes`` or a confirmation.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from langgraph_redis_saver.browse import (
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.cli.files import create, export_filename
 from langgraph_redis_saver.cli.sanitize import inert
-from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -357,14 +357,22 @@ def cli(
     show_default=True,
     help="At most N sessions; 0 for all.",
 )
+@click.option("--legacy", is_flag=True, help="List legacy pickled sessions instead (SCAN).")
 @output_options
-def sessions(settings: Settings, user: str | None, since: datetime | None, limit: int) -> None:
+def sessions(
+    settings: Settings, user: str | None, since: datetime | None, limit: int, legacy: bool
+) -> None:
     """List sessions, newest first.
 
     One row per session: id, last update, messages, checkpoints, time left
     before it expires, and memory used. Served from the saver's sessions
     index (no KEYS, no SCAN).
     """
+    if legacy:
+        from .migrate import sessions_legacy
+
+        with browse(settings) as b:
+            return sessions_legacy(settings, b, limit)
     with browse(settings) as b:
         rows = b.sessions(user=user, since=since, limit=limit or None)
     for row in rows:
@@ -416,9 +424,16 @@ def show(
     --full; --json always gives everything.
     """
     with browse(settings) as b:
-        ns = b.resolve_namespace(session, namespace) if namespace else ""
-        cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
-        conv = b.conversation(session, ns=ns, checkpoint_id=cid)
+        try:
+            ns = b.resolve_namespace(session, namespace) if namespace else ""
+            cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns) if checkpoint_id else None
+            conv = b.conversation(session, ns=ns, checkpoint_id=cid)
+        except (SessionNotFoundError, LegacySessionError):
+            if namespace or checkpoint_id:
+                raise
+            from .migrate import show_legacy  # a pickled session of the replaced store?
+
+            return show_legacy(settings, b, session, full=full, tail=tail)
     if settings.as_json:
         output.echo_json(conv.to_dict())
         return
@@ -744,7 +759,9 @@ def doctor(settings: Settings, sample: int) -> None:
     fix. Exits with 1 when a check finds an error.
     """
     with browse(settings) as b:
-        findings = b.doctor(sample=sample)
+        from .migrate import doctor_finding
+
+        findings = [*b.doctor(sample=sample), doctor_finding(b)]
     failed = any(f.severity == "error" for f in findings)
     if settings.as_json:
         output.echo_json({"ok": not failed, "findings": [f.to_dict() for f in findings]})

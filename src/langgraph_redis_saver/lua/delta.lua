@@ -1,15 +1,24 @@
 -- Walk the parent chain of one checkpoint for DeltaChannel reconstruction.
--- KEYS: latest
--- ARGV: rec_prefix, writes_prefix, blob_prefix, checkpoint_id ('' = newest),
---       escaped channel names...
+--
+-- KEYS[1]  latest          the namespace's `latest` pointer
+-- ARGV[1]  rec_prefix      + escaped id = a checkpoint hash of the namespace
+-- ARGV[2]  writes_prefix   + escaped id = a pending-writes hash
+-- ARGV[3]  blob_prefix     + stored suffix = a blob key
+-- ARGV[4]  checkpoint_id   the checkpoint whose ancestors to walk, '' for the newest
+-- ARGV[..] channels*       escaped channel names
 -- Returns one entry per ancestor visited, nearest first:
 --   {id, {write envelopes}, {escaped channel, seed value, ...}}
 -- A channel's walk ends at the nearest ancestor that stores a value for it
--- (that ancestor's own writes still count); the target's writes do not.
-local rp, wp, bp = ARGV[1], ARGV[2], ARGV[3]
-local cid = ARGV[4]
+-- (that ancestor's own writes still count); the target's writes do not. Each
+-- record is visited at most once: a `parent` cycle is an error, not a hang.
+local rec_prefix = ARGV[1]
+local writes_prefix = ARGV[2]
+local blob_prefix = ARGV[3]
+local checkpoint_id = ARGV[4]
+local latest = KEYS[1]
+local cid = checkpoint_id
 if cid == '' then
-  cid = redis.call('GET', KEYS[1])
+  cid = redis.call('GET', latest)
   if not cid then return {} end
 end
 local remaining, left = {}, 0
@@ -18,9 +27,15 @@ for i = 5, #ARGV do
   remaining[ARGV[i]] = true
 end
 local out = {}
-local cur = redis.call('HGET', rp .. esc(cid), 'parent')
+local seen = {[cid] = true}
+local cur = redis.call('HGET', rec_prefix .. esc(cid), 'parent')
 while cur and left > 0 do
-  local rk = rp .. esc(cur)
+  if seen[cur] then
+    return redis.error_reply('LGRS_CORRUPT the parent chain of checkpoint ' .. cid ..
+      ' loops back to ' .. cur .. ': a parent field was changed outside the saver')
+  end
+  seen[cur] = true
+  local rk = rec_prefix .. esc(cur)
   local rec = redis.call('HMGET', rk, 'parent', 'blobs', 'checkpoint')
   if not rec[3] then break end
   local seeds = {}
@@ -28,14 +43,14 @@ while cur and left > 0 do
     local suffix = blob_of(rec[2], ech)
     if suffix then
       seeds[#seeds + 1] = ech
-      seeds[#seeds + 1] = redis.call('GET', bp .. suffix)
+      seeds[#seeds + 1] = redis.call('GET', blob_prefix .. suffix)
     end
   end
   for i = 1, #seeds, 2 do
     remaining[seeds[i]] = nil
     left = left - 1
   end
-  out[#out + 1] = {cur, redis.call('HVALS', wp .. esc(cur)), seeds}
+  out[#out + 1] = {cur, redis.call('HVALS', writes_prefix .. esc(cur)), seeds}
   cur = rec[1]
 end
 return out

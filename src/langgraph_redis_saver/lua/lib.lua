@@ -1,8 +1,12 @@
--- Shared helpers, prepended to every script by lua/__init__.py (Redis has no
--- includes, and EVAL-based scripts keep Redis 6.2 support).
+-- Shared helpers for every script. lua/__init__.py declares these names as
+-- locals on the script's first line and appends this file after the script's
+-- body, so the body keeps its own line numbers in Redis errors (Redis has no
+-- includes, and plain EVAL scripts keep Redis 6.2 support). Write helpers as
+-- `function name(...)`: that assigns the declared local, never a global.
+-- Record field names are the table `Field` in keys.py; a test holds them.
 
 -- Twin of keys.escape(): a test runs both over every byte.
-local function esc(s)
+function esc(s)
   if s == '' then return '%' end
   if s == 'latest' then return '%6Catest' end
   return (string.gsub(s, '[%%:{}%*%?%[%]\\%c ]', function(c)
@@ -10,28 +14,59 @@ local function esc(s)
   end))
 end
 
--- Blob key suffixes are stored newline-separated; escaped parts never hold '\n'.
-local function blob_keys(prefix, field)
+-- A pickle (protocol 2+ starts with 0x80) where `latest` should hold a
+-- checkpoint id: a session of the pickled store this saver replaces
+-- (docs/migration.md). No UTF-8 checkpoint id starts with that byte.
+function is_legacy(value)
+  return value and string.byte(value, 1) == 128
+end
+
+-- The error reply for a legacy session: nothing was read or written.
+function legacy_error(latest)
+  return redis.error_reply('LGRS_LEGACY ' .. latest .. ' holds a legacy pickled session, ' ..
+    'not a checkpoint id; it was left untouched. Convert it with: ' ..
+    'lgrs migrate --from-pickle (docs/migration.md)')
+end
+
+-- The blob list of a record (its `blobs` field): newline-separated blob key
+-- suffixes `<CH>:<VER>` (escaped parts never hold '\n'). Twin of
+-- _records.blob_list(); the one place that splits it.
+function blob_list(field)
   local out = {}
   if field and field ~= '' then
-    for suffix in string.gmatch(field, '[^\n]+') do
-      out[#out + 1] = prefix .. suffix
-    end
+    for suffix in string.gmatch(field, '[^\n]+') do out[#out + 1] = suffix end
   end
   return out
 end
 
-local function expire_all(keys, ttl)
+function blob_keys(prefix, field)
+  local out = blob_list(field)
+  for i = 1, #out do out[i] = prefix .. out[i] end
+  return out
+end
+
+-- The suffix of the blob that a blob list holds for the channel whose escaped
+-- name is `ech`, or nil.
+function blob_of(field, ech)
+  local p = ech .. ':'
+  local list = blob_list(field)
+  for i = 1, #list do
+    if string.sub(list[i], 1, #p) == p then return list[i] end
+  end
+  return nil
+end
+
+function expire_all(keys, ttl)
   for i = 1, #keys do
     redis.call('PEXPIRE', keys[i], ttl)
   end
 end
 
--- One checkpoint as returned to Python:
+-- One checkpoint as returned to Python (_records.parse_entry):
 -- {id, format, checkpoint, metadata, parent|false, blobs|false, {blob values}, {writes}}
 -- or false when the record does not exist (or is hidden and `visible_only`).
 -- Refreshes TTLs when ttl > 0.
-local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl, visible_only)
+function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl, visible_only)
   local rk = rec_prefix .. esc(cid)
   local rec = redis.call('HMGET', rk, 'v', 'checkpoint', 'metadata', 'parent', 'blobs', 'hidden')
   if not rec[2] then return false end
@@ -49,25 +84,25 @@ local function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl,
   return {cid, rec[1], rec[2], rec[3], rec[4], rec[5], values, writes}
 end
 
--- The run id named by a checkpoint's metadata JSON, spelled as Python's str()
--- spells it (the key of the run's index set), or nil.
-local function run_of(metadata)
+-- The run id of a checkpoint, spelled as Python's str() spelled it when it
+-- wrote the run's index set: the record's `run` field (written since it
+-- exists: an opaque string, never parsed), else, for older records, the
+-- `run_id` of its metadata JSON. Nil when there is none.
+function run_of(run, metadata)
+  if run then return run end
   if not metadata then return nil end
   local ok, md = pcall(cjson.decode, metadata)
   if not ok or type(md) ~= 'table' then return nil end
-  local r = md['run_id']
-  if type(r) == 'string' then return r end
-  if type(r) == 'number' and r == math.floor(r) then return string.format('%d', r) end
-  return nil
+  return json_scalar(md['run_id'])
 end
 
--- Does a stored blob list (newline-separated suffixes) hold a value for the
--- channel whose escaped name is `ech`?
-local function blob_of(field, ech)
-  if not field or field == '' then return nil end
-  local p = ech .. ':'
-  for suffix in string.gmatch(field, '[^\n]+') do
-    if string.sub(suffix, 1, #p) == p then return suffix end
+-- A JSON scalar decoded by cjson as Python's str() spells it, or nil. cjson
+-- turns every number into a double: integers are printed with all digits
+-- (exact up to 2^53) rather than Lua's 14-digit tostring().
+function json_scalar(v)
+  if type(v) == 'string' then return v end
+  if type(v) == 'number' and v == math.floor(v) and math.abs(v) < 2^63 then
+    return string.format('%d', v)
   end
   return nil
 end

@@ -1,23 +1,37 @@
 """`SafeMsgpackSerializer`: LangGraph's `SerializerProtocol` without code execution.
 
-Stored checkpoints may come from a shared, restored or tampered Redis, so
-decoding must never run code chosen by the data. This serializer writes
-msgpack and reads back only types on an allowlist: Python built-ins, every
-LangChain message class and chunk, `Document`, LangGraph's own checkpoint
-types, and classes registered by the application. Decoding is a dict lookup
-by extension code or tag; it never imports, evaluates or unpickles.
+Drop-in and safe: it stores every value LangGraph's default serializer
+stores, and stored data never runs code. Stored checkpoints may come from a
+shared, restored or tampered Redis, so safety comes from how objects are
+rebuilt, not from refusing them. A stored class is resolved, in order:
+
+1. the built-in table (`serde._codecs`), by extension code;
+2. classes registered by the application (`register`, `allowed=`,
+   `with_allowlist`), by tag;
+3. in the default mode only, a data class (pydantic model, dataclass, Enum,
+   NamedTuple) that the application has already imported, found in
+   `sys.modules` by plain `__dict__` lookups (`serde._classes`).
+
+Objects are rebuilt as pickle rebuilds a plain object (allocate, set the
+stored fields): no constructor, validator or other hook runs. Anything that
+cannot be rebuilt exactly (class missing, not allowed, or changed since the
+write) loads as the closest object or as plain data, with one
+`StoredDataWarning` per class. Nothing is ever imported, evaluated or
+unpickled.
 
 Wire format: `dumps_typed` returns `("lgrs", payload)`; `payload[0]` is the
 format version (`FORMAT_VERSION`), the rest is one msgpack object. Built-in
 types use fixed msgpack extension codes (see `serde._codecs`); registered
-classes use extension `USER_EXT` with the payload `[tag, value]`.
+classes use extension `USER_EXT` with the payload `[tag, value]`, other data
+classes `OBJECT_EXT` with `[module, qualname, kind, fields]`.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Final, TypeVar
 
@@ -31,23 +45,41 @@ from langgraph_redis_saver.errors import (
     DecodeError,
     SchemaVersionError,
     SerializationError,
+    StoredDataWarning,
     UnsafeTypeError,
 )
 
-from ._codecs import BY_TYPE, USER_EXT, Codec
+from ._classes import (
+    ENUM,
+    KIND_NAMES,
+    Evolution,
+    class_kind,
+    class_name,
+    encode_fields,
+    find_class,
+    has_finalizer,
+    rebuild,
+    stored_class,
+)
+from ._codecs import BY_TYPE, OBJECT_EXT, USER_EXT, Codec, UncompiledPattern, numpy_codec
+from ._notes import has_notes as _has_notes
+from ._notes import note, take
+from ._paths import unstorable_paths
 from ._user import (
     default_tag,
     is_registrable,
     is_typeddict_type,
     user_codec,
 )
-from ._wire import MAX_DEPTH, pack, unpack, unpack_plain
+from ._wire import MAX_DEPTH, object_parts, pack, unpack, unpack_plain
 
 __all__ = [
     "FORMAT_VERSION",
     "MAX_DEPTH",
     "TYPE_TAG",
     "SafeMsgpackSerializer",
+    "StoredDataWarning",
+    "UncompiledPattern",
     "serde_with_allowlist",
 ]
 
@@ -71,16 +103,24 @@ _FOREIGN: Final = {
 
 S = TypeVar("S", bound=SerializerProtocol)
 
+#: Environment variable LangGraph uses to turn on strict msgpack decoding.
+STRICT_ENV: Final = "LANGGRAPH_STRICT_MSGPACK"
+
+
+def _strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
 
 class SafeMsgpackSerializer:
     """Serializer for LangGraph checkpoints that never executes stored data.
 
     Implements LangGraph's `SerializerProtocol` (`dumps_typed`/`loads_typed`).
-    Built-in types, LangChain messages and LangGraph's checkpoint types work
-    out of the box; application classes (pydantic v2 models, dataclasses,
-    Enums, NamedTuples) are registered once. Values of any other type are
-    refused with `UnsafeTypeError` when written, and unknown type tags are
-    refused the same way when read.
+    Writes store whatever LangGraph's default serializer stores: built-ins,
+    LangChain and LangGraph types, pydantic (v2 and v1) models, dataclasses,
+    Enums, NamedTuples, numpy arrays and scalars. Reads rebuild objects
+    without running their code (see the module docstring); a class that is
+    missing, not allowed or changed since the write loads as the closest
+    object or as plain data, with a `StoredDataWarning` naming the fix.
 
     `register` changes this instance in place and returns it (so calls
     chain); `with_allowlist` returns a new instance and leaves this one as is.
@@ -88,6 +128,9 @@ class SafeMsgpackSerializer:
     Args:
         allowed: Classes to register, each either a class (registered under
             its default tag `module.QualName`) or a `(tag, class)` pair.
+        strict: Resolve stored classes only from the built-in table and the
+            registered classes (LangGraph's strict msgpack mode). Defaults to
+            true when the environment sets `LANGGRAPH_STRICT_MSGPACK=true`.
 
     Example:
         >>> from enum import Enum
@@ -98,11 +141,21 @@ class SafeMsgpackSerializer:
         {'color': <Color.RED: 'red'>, 'n': (1, 2)}
     """
 
-    __slots__ = ("_by_tag", "_encoders")
+    __slots__ = ("_by_name", "_by_tag", "_encoders", "_strict", "_warned")
 
-    def __init__(self, *, allowed: Iterable[type[Any] | tuple[str, type[Any]]] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        allowed: Iterable[type[Any] | tuple[str, type[Any]]] = (),
+        strict: bool | None = None,
+    ) -> None:
         self._encoders: dict[type[Any], Codec] = dict(BY_TYPE)
         self._by_tag: dict[str, Codec] = {}
+        # Registered codecs by the class's default tag, for values written by
+        # a serializer that had not registered the class (`OBJECT_EXT`).
+        self._by_name: dict[str, Codec] = {}
+        self._strict = _strict_from_env() if strict is None else bool(strict)
+        self._warned: set[tuple[str, str]] = set()
         for entry in allowed:
             if isinstance(entry, tuple):
                 tag, cls = entry
@@ -110,8 +163,14 @@ class SafeMsgpackSerializer:
             else:
                 self.register(entry)
 
+    @property
+    def strict(self) -> bool:
+        """Whether only built-in and registered classes are rebuilt."""
+        return self._strict
+
     def __repr__(self) -> str:
-        return f"SafeMsgpackSerializer(allowed={sorted(self._by_tag)!r})"
+        strict = ", strict=True" if self._strict else ""
+        return f"SafeMsgpackSerializer(allowed={sorted(self._by_tag)!r}{strict})"
 
     # --- registration ----------------------------------------------------------
 
@@ -172,8 +231,9 @@ class SafeMsgpackSerializer:
                     f"type tag {tag!r} is already registered for {default_tag(owner)!r};"
                     f" pick another: serde.register({cls.__name__}, tag='...')"
                 )
-        codec = user_codec(cls, tag, encode, decode)
+        codec = user_codec(cls, tag, encode, decode, self._report)
         self._by_tag[tag] = codec
+        self._by_name[default_tag(cls)] = codec
         self._encoders[cls] = codec
         return self
 
@@ -207,7 +267,7 @@ class SafeMsgpackSerializer:
         found: list[type[Any]] = []
         for entry in extra:
             cls = entry if isinstance(entry, type) else _resolve_loaded(entry)
-            if cls is None or cls in self._encoders or is_typeddict_type(cls):
+            if cls is None or self._is_registered(cls) or is_typeddict_type(cls):
                 continue
             if is_registrable(cls):
                 found.append(cls)
@@ -223,11 +283,16 @@ class SafeMsgpackSerializer:
                 logger.debug("with_allowlist: %s skipped: %s", default_tag(cls), exc)
         return clone
 
+    def _is_registered(self, cls: type[Any]) -> bool:
+        codec = self._encoders.get(cls)
+        return codec is not None and codec.code != OBJECT_EXT
+
     def copy(self) -> SafeMsgpackSerializer:
         """Return an independent copy: later registrations on either do not leak."""
-        clone = SafeMsgpackSerializer()
+        clone = SafeMsgpackSerializer(strict=self._strict)
         clone._encoders = dict(self._encoders)
         clone._by_tag = dict(self._by_tag)
+        clone._by_name = dict(self._by_name)
         return clone
 
     @property
@@ -241,9 +306,9 @@ class SafeMsgpackSerializer:
         """Serialize a value to `("lgrs", payload)`.
 
         Raises:
-            UnsafeTypeError: The value contains an object of a type that is
-                neither built in nor registered; the message shows how to
-                register it.
+            UnsafeTypeError: The value contains objects with no data shape
+                (a function, a socket, ...); the message names the path of
+                every one of them and how to store them.
             SerializationError: The value cannot be stored for another reason
                 (too deeply nested, circular, unsupported tzinfo, ...).
 
@@ -254,7 +319,9 @@ class SafeMsgpackSerializer:
         try:
             if type(obj) is bytearray:  # msgpack would write it as bytes
                 obj = msgpack.ExtType(BY_TYPE[bytearray].code, bytes(obj))
-            return TYPE_TAG, _HEADER + pack(obj, self._encoders, _fallback)
+            return TYPE_TAG, _HEADER + pack(obj, self._encoders, self._resolve, _fallback)
+        except UnsafeTypeError as exc:
+            raise UnsafeTypeError(self._unstorable_message(obj, exc)) from None
         except SerializationError:
             raise
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
@@ -265,8 +332,11 @@ class SafeMsgpackSerializer:
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         """Deserialize a value written by `dumps_typed`.
 
+        Never fails because the application's code changed: a class that is
+        missing, not allowed or changed comes back as the closest object or
+        as plain data, with one `StoredDataWarning` per class.
+
         Raises:
-            UnsafeTypeError: The data names a type tag that is not registered.
             SchemaVersionError: The data was written by a newer format version.
             DecodeError: The data is malformed, truncated, oversized, too
                 deeply nested, encrypted, or written by another serializer.
@@ -278,11 +348,138 @@ class SafeMsgpackSerializer:
         """
         body = _body(data)
         try:
-            return unpack(body, self._by_tag, _unknown_tag)
+            value = unpack(body, self._by_tag, self._unknown_tag, self._load_object)
         except (SerializationError, SchemaVersionError):
+            take()  # a failed decode reports its error, not its notes
             raise
         except Exception as exc:
+            take()
             raise DecodeError(f"Cannot decode stored value: {_describe(exc)}") from exc
+        if _has_notes():
+            self._warn_noted()
+        return value
+
+    # --- resolution of application classes ------------------------------------------
+
+    def _resolve(self, value: Any) -> Codec | None:
+        """Codec for a value of a type outside the table: a data class or numpy."""
+        cls = type(value)
+        module = getattr(cls, "__module__", None)  # the writer's own class
+        codec = numpy_codec(value) if type(module) is str and module.startswith("numpy") else None
+        if codec is not None:
+            return codec
+        kind = class_kind(cls)
+        if kind is None:
+            return None
+        codec = _object_codec(cls, kind)
+        self._encoders[cls] = codec  # cache: the next value of this class skips the checks
+        return codec
+
+    def _load_object(self, payload: Any) -> Any:
+        """Rebuild an unregistered data class written as `OBJECT_EXT`."""
+        module, qualname, kind, fields, fields_set = object_parts(payload)
+        name = f"{module}.{qualname}"
+        codec = self._by_tag.get(name) or self._by_name.get(name)
+        if codec is not None:
+            return codec.decode(fields)
+        short = qualname.rsplit(".", 1)[-1]
+        if self._strict:
+            return self._plain(
+                f"class {name!r}",
+                fields,
+                "strict mode allows only registered classes",
+                f"allow it: SafeMsgpackSerializer(strict=True, allowed=[{short}])",
+            )
+        cls = find_class(module, qualname)
+        if cls is None:
+            return self._plain(
+                f"class {name!r}",
+                fields,
+                "the class is not imported (or no longer exists)",
+                f"import {module} before reading, or register it under its old name:"
+                f" serde.register({short}, tag={name!r})",
+            )
+        current = class_kind(cls)
+        if current is None:
+            return self._plain(
+                f"class {name!r}",
+                fields,
+                "it is not a data class (pydantic, dataclass, Enum, NamedTuple)",
+                f"register an encoder: serde.register({short}, encode=..., decode=...)",
+            )
+        if has_finalizer(cls):
+            return self._plain(
+                f"class {name!r}",
+                fields,
+                "the class defines __del__, which would run on stored values",
+                f"register it if you trust the stored data: serde.register({short})",
+            )
+        if current != kind and ENUM in (current, kind):  # Enum <-> record: no mapping
+            return self._plain(
+                f"class {name!r}",
+                fields,
+                f"it was a {_kind(kind)} and is now a {_kind(current)}",
+                "migrate the stored sessions",
+            )
+        return rebuild(cls, current, fields, fields_set, self._report)
+
+    def _unknown_tag(self, tag: str, value: Any) -> Any:
+        shown = tag if len(tag) <= 100 else tag[:97] + "..."
+        short = shown.rsplit(".", 1)[-1] or "YourClass"
+        return self._plain(
+            f"type tag {shown!r}",
+            value,
+            "the type tag is not registered with this serializer",
+            f"register it: serde.register({short}, tag={shown!r})",
+        )
+
+    def _plain(self, name: str, value: Any, why: str, fix: str) -> Any:
+        kind = "raw value" if type(value) is not dict else "dict of fields"
+        self._report(Evolution(name, f"loaded as plain data ({kind}): {why}", fix))
+        return value
+
+    @staticmethod
+    def _report(event: Evolution) -> None:
+        note(event)
+
+    def _warn_noted(self) -> None:
+        for event in take():
+            key = (event.where, event.what)
+            if key in self._warned:
+                continue
+            self._warned.add(key)
+            warnings.warn(
+                f"stored value of {event.where}: {event.what}. Fix: {event.fix}",
+                StoredDataWarning,
+                stacklevel=3,
+            )
+
+    def _unstorable_message(self, obj: Any, exc: UnsafeTypeError) -> str:
+        found = unstorable_paths(obj, self._storable)
+        if not found:
+            return str(exc)
+        shown = ", ".join(f"{path} ({type_name})" for path, type_name in found[:20])
+        more = f" and {len(found) - 20} more" if len(found) > 20 else ""
+        module, _, first = found[0][1].rpartition(".")
+        advice = (
+            f", or register an encoder: serde.register({first}, encode=lambda obj: ...,"
+            f" decode=lambda data: {first}(...))"
+            if module != "builtins"
+            else ""
+        )
+        return (
+            f"Cannot store {len(found)} value(s) with no data shape: {shown}{more}."
+            f" Convert them to data (str, dict, a dataclass...) before they reach the state{advice}"
+        )
+
+    def _storable(self, value: Any) -> bool:
+        cls = type(value)
+        if cls in self._encoders or cls in _NATIVE or value is None:
+            return True
+        try:
+            return self._resolve(value) is not None or _fallback(value) is not None
+        except UnsafeTypeError:
+            return False
 
     def decode_plain(self, data: tuple[str, bytes]) -> Any:
         """Decode any stored value into JSON-able data, without application classes.
@@ -363,17 +560,6 @@ def _foreign(typ: Any) -> DecodeError:
     return DecodeError(f"unknown serialization type {typ!r}; expected {TYPE_TAG!r}")
 
 
-def _unknown_tag(tag: str) -> UnsafeTypeError:
-    shown = tag if len(tag) <= 100 else tag[:97] + "..."
-    name = shown.rsplit(".", 1)[-1] or "YourClass"
-    return UnsafeTypeError(
-        f"Refused to deserialize type tag {shown!r}: it is not registered with this"
-        f" SafeMsgpackSerializer. If it is your class, allow it:"
-        f" SafeMsgpackSerializer(allowed=[{name}]) (default tag 'module.QualName'),"
-        f" or serde.register({name}, tag={shown!r})."
-    )
-
-
 def _type_name(obj: Any) -> str:
     cls = type(obj)
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -385,30 +571,34 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, BaseException):
         return repr(value)
     # A str subclass that is only a str with helpers (langchain-core's
-    # `message.text` returns one) is stored as its text. A str-valued Enum is
-    # not: it would come back as a plain str, so it must be registered.
-    if isinstance(value, str) and not isinstance(value, enum.Enum):
+    # `message.text` returns one) is stored as its text. (str-valued Enums
+    # are data classes and never reach this point.)
+    if isinstance(value, str):
         return str.__str__(value)
-    raise UnsafeTypeError(_encode_error(value))
-
-
-def _encode_error(value: Any) -> str:
-    cls = type(value)
-    name = cls.__name__
-    base = next((b for b in cls.__mro__[1:] if b in BY_TYPE or b in _NATIVE), None)
-    if is_registrable(cls):
-        fix = f"SafeMsgpackSerializer(allowed=[{name}]) or serde.register({name})"
-    elif base is not None and base is not object:
-        fix = (
-            f"convert it to a plain {base.__name__} before storing it, or"
-            f" serde.register({name}, encode=..., decode=...)"
-        )
-    else:
-        fix = f"serde.register({name}, encode=lambda obj: ..., decode=lambda data: {name}(...))"
-    return (
-        f"Cannot serialize a value of type {_type_name(value)!r}: it is not on the"
-        f" SafeMsgpackSerializer allowlist. Allow it: {fix}"
+    if isinstance(value, bytes):
+        return bytes(value)
+    raise UnsafeTypeError(
+        f"Cannot serialize a value of type {_type_name(value)!r}: it has no data shape."
     )
+
+
+def _kind(kind: int) -> str:
+    return KIND_NAMES[kind] if 0 <= kind < len(KIND_NAMES) else f"kind {kind}"
+
+
+def _object_codec(cls: type[Any], kind: int) -> Codec:
+    def encode(obj: Any) -> list[Any]:
+        named = stored_class(obj, kind)
+        fields, fields_set = encode_fields(obj, kind)
+        head = [named.__module__, named.__qualname__, kind, fields]
+        return head if fields_set is None else [*head, fields_set]
+
+    name = class_name(cls)
+    return Codec(OBJECT_EXT, name, encode, _unused, _unused)
+
+
+def _unused(value: Any) -> Any:  # OBJECT_EXT is decoded by the serializer itself
+    raise AssertionError("OBJECT_EXT payloads are decoded by SafeMsgpackSerializer")
 
 
 _NATIVE: Final = frozenset({dict, list, str, bytes, int, float, bool})

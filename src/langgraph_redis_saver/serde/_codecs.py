@@ -22,28 +22,52 @@ from __future__ import annotations
 import base64
 import collections
 import ipaddress
+import os
 import pathlib
 import re
 import reprlib
+import sys
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
+from langchain_core import agents as lc_agents
 from langchain_core import messages as lc
+from langchain_core import outputs as lc_outputs
+from langchain_core import prompt_values as lc_prompts
 from langchain_core.documents import Document
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.types import Command, Interrupt, Overwrite, Send, TimeoutPolicy
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretBytes, SecretStr
 
 from langgraph_redis_saver.errors import DecodeError, UnsafeTypeError
 
-__all__ = ["BY_CODE", "BY_TYPE", "USER_EXT", "Codec", "placeholder", "plain_bytes"]
+from ._notes import Note, note
+
+__all__ = [
+    "BY_CODE",
+    "BY_TYPE",
+    "MAX_PATTERN_LEN",
+    "OBJECT_EXT",
+    "USER_EXT",
+    "Codec",
+    "numpy_codec",
+    "placeholder",
+    "plain_bytes",
+]
 
 #: Extension code of user-registered types; the payload is `[tag, value]`.
 USER_EXT: Final = 80
+#: Extension code of unregistered data classes (pydantic, dataclass, Enum,
+#: NamedTuple); the payload is `[module, qualname, kind, fields(, fields_set)]`.
+OBJECT_EXT: Final = 81
+#: Longest regular expression compiled on read. Compiling is the costly part
+#: of a pattern (a hostile 68 KB one took 38 s); longer ones stay uncompiled.
+MAX_PATTERN_LEN: Final = 2_000
 
 # A ZoneInfo key is only handed to the stdlib if it looks like an IANA name
 # ("Europe/Paris", "Etc/GMT+5"). zoneinfo falls back to reading resources of
@@ -173,10 +197,22 @@ def _ip_decode(value: Any) -> Any:
     return _IP_KINDS[kind](text)
 
 
-def _pattern_decode(value: Any) -> re.Pattern[Any]:
+class UncompiledPattern(NamedTuple):
+    """A stored regular expression too long to compile on read (`MAX_PATTERN_LEN`).
+
+    Compile it yourself if you trust it: `re.compile(value.pattern, value.flags)`.
+    """
+
+    pattern: str | bytes
+    flags: int
+
+
+def _pattern_decode(value: Any) -> re.Pattern[Any] | UncompiledPattern:
     pattern, flags = _items(value, "py.Pattern", 2)
     if type(pattern) not in (str, bytes) or type(flags) is not int:
         raise _bad("py.Pattern", value)
+    if len(pattern) > MAX_PATTERN_LEN:
+        return UncompiledPattern(pattern, flags)
     return re.compile(pattern, flags)
 
 
@@ -185,6 +221,114 @@ def _pattern_plain(value: Any) -> dict[str, Any]:
     if type(pattern) is dict:  # bytes pattern, already turned into a marker
         pattern = pattern.get("base64")
     return {"__type__": "py.Pattern", "pattern": pattern, "flags": flags}
+
+
+def _counter_decode(value: Any) -> collections.Counter[Any]:
+    counter: collections.Counter[Any] = collections.Counter()
+    dict.update(counter, _mapping(value, "py.Counter"))
+    return counter
+
+
+# A defaultdict's factory is stored as an index in this table; any other
+# factory is not stored (the dict comes back with default_factory None).
+_FACTORIES: Final[tuple[type[Any], ...]] = (list, dict, set, int, float, str, tuple, bytes, bool)
+
+
+def _defaultdict_encode(obj: collections.defaultdict[Any, Any]) -> list[Any]:
+    factory = obj.default_factory
+    index = next((i for i, f in enumerate(_FACTORIES) if f is factory), None)
+    return [index, dict(obj)]
+
+
+def _defaultdict_decode(value: Any) -> collections.defaultdict[Any, Any]:
+    index, items = _items(value, "py.defaultdict", 2)
+    if index is not None and (type(index) is not int or not 0 <= index < len(_FACTORIES)):
+        raise _bad("py.defaultdict", value)
+    out: collections.defaultdict[Any, Any] = collections.defaultdict(
+        None if index is None else _FACTORIES[index]
+    )
+    dict.update(out, _mapping(items, "py.defaultdict"))
+    return out
+
+
+# --- numpy -------------------------------------------------------------------
+# numpy is never imported here: values are written only by an application that
+# has it loaded, and read back only if it is loaded (else as plain data).
+# Object dtypes (which pickle) and structured dtypes are refused.
+_NP_DTYPE = re.compile(
+    r"[<>|=]?(?:b1|[iu][1248]|f[248]|c(?:8|16)|[mM]8(?:\[[0-9]{0,4}[a-zA-Z]{1,2}\])?|[US][0-9]{1,6})"
+)
+
+
+def _numpy() -> Any:
+    return sys.modules.get("numpy")
+
+
+def numpy_codec(value: Any) -> Codec | None:
+    """The codec of a numpy array or scalar with a data dtype, else None."""
+    np = _numpy()
+    if np is None:
+        return None
+    if type(value) is np.ndarray:
+        codec = BY_CODE[70]
+    elif isinstance(value, np.generic):
+        codec = BY_CODE[71]
+    else:
+        return None
+    return codec if _NP_DTYPE.fullmatch(value.dtype.str) else None
+
+
+def _np_dtype(text: Any, value: Any) -> Any:
+    if type(text) is not str or not _NP_DTYPE.fullmatch(text):
+        raise _bad("np.ndarray", value)
+    return _numpy().dtype(text)
+
+
+def _ndarray_decode(value: Any) -> Any:
+    text, shape, data = _items(value, "np.ndarray", 3)
+    if _numpy() is None:
+        return _ndarray_plain(value)
+    if (
+        type(shape) is not list
+        or not all(type(n) is int and n >= 0 for n in shape)
+        or type(data) is not bytes
+    ):
+        raise _bad("np.ndarray", value)
+    dtype = _np_dtype(text, value)
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize != len(data):
+        raise _bad("np.ndarray", value)
+    return _numpy().frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+
+
+def _ndarray_plain(value: Any) -> dict[str, Any]:
+    text, shape, data = _items(value, "np.ndarray", 3)
+    return {"__type__": "np.ndarray", "dtype": text, "shape": shape, **_b64(data)}
+
+
+def _b64(data: Any) -> dict[str, Any]:
+    if type(data) is dict:  # already a marker (plain decoding)
+        return {"base64": data.get("base64")}
+    if type(data) is not bytes:
+        raise _bad("np.ndarray", data)
+    return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def _npscalar_decode(value: Any) -> Any:
+    text, data = _items(value, "np.generic", 2)
+    if _numpy() is None:
+        return _npscalar_plain(value)
+    dtype = _np_dtype(text, value)
+    if type(data) is not bytes or len(data) != dtype.itemsize:
+        raise _bad("np.generic", value)
+    return _numpy().frombuffer(data, dtype=dtype)[0]
+
+
+def _npscalar_plain(value: Any) -> dict[str, Any]:
+    text, data = _items(value, "np.generic", 2)
+    return {"__type__": "np.generic", "dtype": text, **_b64(data)}
 
 
 # --- dates and times ---------------------------------------------------------
@@ -209,10 +353,39 @@ def _tz_spec(tz: tzinfo | None) -> Any:
     )
 
 
+class UnknownZoneError(LookupError):
+    """A stored time-zone key that this machine's time-zone database lacks."""
+
+
+_known_zones: frozenset[str] | None = None
+
+
+def _tzdata_zones() -> frozenset[str]:
+    """Keys of the `tzdata` package, only if the application already imported it."""
+    global _known_zones
+    if "tzdata" not in sys.modules:
+        return frozenset()
+    if _known_zones is None:
+        _known_zones = frozenset(zoneinfo.available_timezones())
+    return _known_zones
+
+
 def _zone(key: Any) -> ZoneInfo:
     if type(key) is not str or not _ZONE_KEY.fullmatch(key):
         raise _bad("py.ZoneInfo", key)
+    # Only a key of the time-zone database reaches ZoneInfo: for any other,
+    # zoneinfo would import `tzdata` sub-packages named after the key. The
+    # system database is checked by file name; `tzdata` only if already loaded.
+    if not _on_tzpath(key) and key not in _tzdata_zones():
+        raise UnknownZoneError(key)
     return ZoneInfo(key)
+
+
+def _on_tzpath(key: str) -> bool:
+    # Keys such as "posix/UTC" are files of the system database that
+    # available_timezones() leaves out; ZoneInfo reads them from that file.
+    # `_ZONE_KEY` already ruled out "..", dots and absolute paths.
+    return any(os.path.isfile(os.path.join(root, key)) for root in zoneinfo.TZPATH)
 
 
 def _tz_from_spec(spec: Any) -> tzinfo | None:
@@ -239,25 +412,66 @@ def _datetime_encode(obj: datetime) -> list[Any]:
     ]
 
 
-def _datetime_decode(value: Any) -> datetime:
+def _datetime_decode(value: Any) -> datetime | str:
     y, mo, d, h, mi, s, us, fold, tz = _items(value, "py.datetime", 9)
-    return datetime(y, mo, d, h, mi, s, us, _tz_from_spec(tz), fold=fold)
+    try:
+        return datetime(y, mo, d, h, mi, s, us, _tz_from_spec(tz), fold=fold)
+    except UnknownZoneError:
+        return _unknown_zone(tz, _datetime_plain(value))
+
+
+def _unknown_zone(key: str, shown: str) -> str:
+    note(
+        Note(
+            f"time zone {key!r}",
+            f"not in this machine's time-zone database; loaded as text like {shown!r}",
+            "install the database to read it as a ZoneInfo: pip install tzdata"
+            " (or apt-get install tzdata)",
+        )
+    )
+    return shown
 
 
 def _datetime_plain(value: Any) -> str:
+    y, mo, d, h, mi, s, us, fold, tz = _items(value, "py.datetime", 9)
     try:
-        return _datetime_decode(value).isoformat()
-    except LookupError:  # time zone unknown on this machine: keep wall time and key
-        return _datetime_decode([*value[:8], None]).isoformat() + f"[{value[8]}]"
+        return datetime(y, mo, d, h, mi, s, us, _tz_from_spec(tz), fold=fold).isoformat()
+    except UnknownZoneError:  # time zone unknown on this machine: keep wall time and key
+        return datetime(y, mo, d, h, mi, s, us, None, fold=fold).isoformat() + f"[{tz}]"
 
 
 def _time_encode(obj: time) -> list[Any]:
     return [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, _tz_spec(obj.tzinfo)]
 
 
-def _time_decode(value: Any) -> time:
+def _time_decode(value: Any) -> time | str:
     h, mi, s, us, fold, tz = _items(value, "py.time", 6)
-    return time(h, mi, s, us, _tz_from_spec(tz), fold=fold)
+    try:
+        return time(h, mi, s, us, _tz_from_spec(tz), fold=fold)
+    except UnknownZoneError:
+        naive = time(h, mi, s, us, None, fold=fold).isoformat()
+        return _unknown_zone(tz, f"{naive}[{tz}]")
+
+
+def _time_plain(value: Any) -> str:
+    h, mi, s, us, fold, tz = _items(value, "py.time", 6)
+    try:
+        return time(h, mi, s, us, _tz_from_spec(tz), fold=fold).isoformat()
+    except UnknownZoneError:
+        return time(h, mi, s, us, None, fold=fold).isoformat() + f"[{tz}]"
+
+
+def _zone_decode(key: Any) -> ZoneInfo | str:
+    try:
+        return _zone(key)
+    except UnknownZoneError:
+        return _unknown_zone(key, key)
+
+
+def _zone_plain(key: Any) -> str:
+    if type(key) is not str or not _ZONE_KEY.fullmatch(key):
+        raise _bad("py.ZoneInfo", key)
+    return key
 
 
 def _date_decode(value: Any) -> date:
@@ -286,6 +500,7 @@ def _lc_encode(obj: BaseModel) -> dict[str, Any]:
 def _lc_decoder(cls: type[BaseModel]) -> Callable[[Any], Any]:
     fields = frozenset(cls.model_fields)
     kind = cls.model_fields["type"].default
+    extra_allowed = cls.model_config.get("extra") == "allow"
     # Document keeps its text in page_content; messages in content.
     content = "page_content" if "page_content" in fields else "content"
     content_types = (str,) if content == "page_content" else (str, list)
@@ -305,7 +520,7 @@ def _lc_decoder(cls: type[BaseModel]) -> Callable[[Any], Any]:
             obj = _new(cls)
             _setattr(obj, "__dict__", value)
             _setattr(obj, "__pydantic_fields_set__", set(value))
-            _setattr(obj, "__pydantic_extra__", {})
+            _setattr(obj, "__pydantic_extra__", {} if extra_allowed else None)
             _setattr(obj, "__pydantic_private__", None)
             return obj
         return cls.model_validate(_mapping(value, cls.__name__))
@@ -329,6 +544,39 @@ _LC_TYPES: Final[tuple[tuple[int, type[BaseModel]], ...]] = (
     (52, lc.RemoveMessage),
     (53, Document),
 )
+
+
+# Other LangChain models seen in agent state, rebuilt without validation (like
+# application classes: allocate, set the stored fields).
+_LC_MODELS: Final[tuple[tuple[int, type[BaseModel]], ...]] = (
+    (54, lc_agents.AgentAction),
+    (55, lc_agents.AgentActionMessageLog),
+    (56, lc_agents.AgentStep),
+    (57, lc_agents.AgentFinish),
+    (58, lc_outputs.Generation),
+    (59, lc_outputs.GenerationChunk),
+    (60, lc_outputs.ChatGeneration),
+    (61, lc_outputs.ChatGenerationChunk),
+    (62, lc_prompts.StringPromptValue),
+    (63, lc_prompts.ChatPromptValue),
+    (82, lc_prompts.ChatPromptValueConcrete),
+    (83, lc_outputs.LLMResult),
+    (84, lc_outputs.ChatResult),
+    (85, lc_prompts.ImagePromptValue),
+)
+
+
+def _lc_model(cls: type[BaseModel]) -> Callable[[Any], Any]:
+    from ._classes import PYDANTIC, rebuild
+
+    def decode(value: Any) -> Any:
+        return rebuild(cls, PYDANTIC, _mapping(value, cls.__name__), None, _ignore)
+
+    return decode
+
+
+def _ignore(_: Any) -> None:
+    return None
 
 
 # --- LangGraph ---------------------------------------------------------------
@@ -412,7 +660,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _table() -> list[tuple[type[Any], Codec]]:
+def _table() -> tuple[list[tuple[type[Any], Codec]], list[Codec]]:
     def c(
         code: int,
         name: str,
@@ -444,7 +692,7 @@ def _table() -> list[tuple[type[Any], Codec]]:
         _date_decode,
         lambda v: _date_decode(v).isoformat(),
     )
-    time_ = c(23, "py.time", _time_encode, _time_decode, lambda v: _time_decode(v).isoformat())
+    time_ = c(23, "py.time", _time_encode, _time_decode, _time_plain)
     timedelta_ = c(
         24,
         "py.timedelta",
@@ -459,7 +707,7 @@ def _table() -> list[tuple[type[Any], Codec]]:
         lambda v: _tz_from_spec(_items(v, "py.timezone", 3)),
         _timezone_plain,
     )
-    zoneinfo_ = c(26, "py.ZoneInfo", _tz_spec, _zone, lambda v: _zone(v).key)
+    zoneinfo_ = c(26, "py.ZoneInfo", _tz_spec, _zone_decode, _zone_plain)
     uuid_ = c(
         27,
         "py.UUID",
@@ -499,7 +747,17 @@ def _table() -> list[tuple[type[Any], Codec]]:
         lambda v: str(_ip_decode(v)),
     )
 
+    counter_ = c(35, "py.Counter", dict, _counter_decode, lambda v: _mapping(v, "py.Counter"))
+    defaultdict_ = c(
+        36,
+        "py.defaultdict",
+        _defaultdict_encode,
+        _defaultdict_decode,
+        lambda v: _mapping(_items(v, "py.defaultdict", 2)[1], "py.defaultdict"),
+    )
     rows: list[tuple[type[Any], Codec]] = [
+        (collections.Counter, counter_),
+        (collections.defaultdict, defaultdict_),
         (tuple, tuple_),
         (set, set_),
         (frozenset, frozenset_),
@@ -523,6 +781,9 @@ def _table() -> list[tuple[type[Any], Codec]]:
     for code, cls in _LC_TYPES:
         name = f"lc.{cls.__name__}"
         rows.append((cls, c(code, name, _lc_encode, _lc_decoder(cls), _named_placeholder(name))))
+    for code, cls in _LC_MODELS:
+        name = f"lc.{cls.__name__}"
+        rows.append((cls, c(code, name, _lc_encode, _lc_model(cls), _named_placeholder(name))))
     rows += [
         (Send, c(64, "lg.Send", _send_encode, _send_decode, _send_plain)),
         (
@@ -567,7 +828,46 @@ def _table() -> list[tuple[type[Any], Codec]]:
             ),
         ),
     ]
-    return rows
+    rows += [
+        (
+            SecretStr,
+            c(72, "pydantic.SecretStr", SecretStr.get_secret_value, _secret(SecretStr, str)),
+        ),
+        (
+            SecretBytes,
+            c(
+                73,
+                "pydantic.SecretBytes",
+                SecretBytes.get_secret_value,
+                _secret(SecretBytes, bytes),
+            ),
+        ),
+    ]
+    # numpy types are matched by `numpy_codec`, not by type: numpy may be absent.
+    np_rows = [
+        c(70, "np.ndarray", _ndarray_encode, _ndarray_decode, _ndarray_plain),
+        c(
+            71,
+            "np.generic",
+            lambda o: [o.dtype.str, o.tobytes()],
+            _npscalar_decode,
+            _npscalar_plain,
+        ),
+    ]
+    return rows, np_rows
+
+
+def _ndarray_encode(obj: Any) -> list[Any]:
+    return [obj.dtype.str, list(obj.shape), obj.tobytes(order="C")]
+
+
+def _secret(cls: type[Any], kind: type[Any]) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        if type(value) is not kind:
+            raise _bad(cls.__name__, value)
+        return cls(value)
+
+    return decode
 
 
 def _str(value: Any, name: str) -> str:
@@ -582,8 +882,10 @@ def _named_placeholder(name: str, field: str | None = None) -> Callable[[Any], A
     return lambda value: placeholder(name, _mapping(value, name))
 
 
-_ROWS: Final = _table()
+_ROWS, _BY_VALUE = _table()
 #: Encoder lookup by exact type (subclasses are not matched on purpose).
 BY_TYPE: Final[dict[type[Any], Codec]] = dict(_ROWS)
 #: Decoder lookup by extension code.
-BY_CODE: Final[dict[int, Codec]] = {codec.code: codec for _, codec in _ROWS}
+BY_CODE: Final[dict[int, Codec]] = {
+    codec.code: codec for codec in [*(codec for _, codec in _ROWS), *_BY_VALUE]
+}

@@ -7,7 +7,12 @@ one short file:
   tag table for registered classes); an unknown code or tag is an error;
 - nesting of extensions is capped at `MAX_DEPTH`, the same on write and read;
 - every string, binary, array, map and extension length is capped by the
-  size of the buffer that holds it, so lying headers fail before allocating.
+  size of the buffer that holds it, so lying headers fail before allocating;
+- the decode budget: an extension's payload is copied and scanned once per
+  level it is nested in, so the bytes scanned across all levels are capped
+  (`scan_budget`): a deep chain of objects around one large value cannot turn
+  a small stored value into gigabytes. The writer checks the same budget, so
+  anything written can be read back.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ import msgpack
 
 from langgraph_redis_saver.errors import DecodeError, SerializationError
 
-from ._codecs import BY_CODE, USER_EXT, Codec, placeholder, plain_bytes
+from ._codecs import BY_CODE, OBJECT_EXT, USER_EXT, Codec, placeholder, plain_bytes
 
-__all__ = ["MAX_DEPTH", "pack", "unpack", "unpack_plain"]
+__all__ = ["MAX_DEPTH", "pack", "scan_budget", "unpack", "unpack_plain"]
 
 #: Maximum nesting of extension types (objects inside objects). Enforced the
 #: same way on write and read, so anything written can be read back.
@@ -32,6 +37,28 @@ MAX_DEPTH: Final = 128
 
 #: Longest non-string map key `unpack_plain` writes as JSON text.
 MAX_PLAIN_KEY: Final = 512
+
+#: Decode budget: the bytes scanned across all nesting levels may be at most
+#: this many times the size of the value (honest state nests large data a few
+#: levels deep; the amplification attack nests it 127 deep) ...
+SCAN_FACTOR: Final = 16
+#: ... but always at least this many (small values nest freely) ...
+SCAN_FLOOR: Final = 1 << 20
+#: ... and never more than this, whatever the size.
+SCAN_CEILING: Final = 2 << 30
+
+
+def scan_budget(size: int) -> int:
+    """Bytes that decoding a value of `size` bytes may scan, nesting included."""
+    return min(SCAN_CEILING, max(SCAN_FLOOR, SCAN_FACTOR * size))
+
+
+def _over_budget(size: int) -> DecodeError:
+    return DecodeError(
+        f"value exceeds the decode budget: nested objects would rescan more than"
+        f" {scan_budget(size)} bytes for {size} stored bytes (decode amplification)"
+    )
+
 
 _unpackb = msgpack.unpackb
 # ExtType's own __new__ re-validates code and data in Python; ours are always
@@ -45,19 +72,31 @@ def _new_packer(default: Callable[[Any], Any]) -> Any:
     return msgpack.Packer(default=default, strict_types=True, unicode_errors="surrogatepass")
 
 
-def pack(obj: Any, encoders: dict[type[Any], Codec], fallback: Callable[[Any], Any]) -> bytes:
-    """Pack `obj`; types found in `encoders` become extensions, others go to `fallback`."""
+def pack(
+    obj: Any,
+    encoders: dict[type[Any], Codec],
+    resolve: Callable[[Any], Codec | None],
+    fallback: Callable[[Any], Any],
+) -> bytes:
+    """Pack `obj`; types found in `encoders` or by `resolve` become extensions.
+
+    Anything else goes to `fallback`, which returns a storable stand-in or
+    raises.
+    """
     # One Packer per nesting level, reused by siblings: a list of 100
     # messages builds two Packers, not 101. Local to the call, so concurrent
     # calls never share one.
     packers: list[Any] = []
     depth = 0
+    scanned = 0
 
     def default(value: Any) -> Any:
-        nonlocal depth
+        nonlocal depth, scanned
         codec = encoders.get(type(value))
         if codec is None:
-            return fallback(value)
+            codec = resolve(value)
+            if codec is None:
+                return fallback(value)
         payload = codec.encode(value)
         if codec.raw:
             return _ext((codec.code, payload))
@@ -67,11 +106,19 @@ def pack(obj: Any, encoders: dict[type[Any], Codec], fallback: Callable[[Any], A
             packers.append(_new_packer(default))
         depth += 1
         try:
-            return _ext((codec.code, packers[depth - 1].pack(payload)))
+            data = packers[depth - 1].pack(payload)
         finally:
             depth -= 1
+        scanned += len(data)
+        return _ext((codec.code, data))
 
     packed: bytes = _new_packer(default).pack(obj)
+    if scanned > scan_budget(len(packed)):
+        raise SerializationError(
+            f"value nests {len(packed)} bytes of data so deeply that reading it would scan"
+            f" {scanned} bytes, over the decode budget ({scan_budget(len(packed))});"
+            " flatten the nesting of objects around large values"
+        )
     return packed
 
 
@@ -101,30 +148,44 @@ def _unpackb_limited(
 def unpack(
     body: bytes | memoryview,
     by_tag: dict[str, Codec],
-    unknown_tag: Callable[[str], Exception],
+    unknown_tag: Callable[[str, Any], Any],
+    load_object: Callable[[Any], Any],
 ) -> Any:
-    """Unpack `body`, rebuilding built-in types and the classes in `by_tag`."""
+    """Unpack `body`, rebuilding built-in types and the classes in `by_tag`.
+
+    A registered-type tag missing from `by_tag` goes to `unknown_tag(tag,
+    value)`; an unregistered data class (`OBJECT_EXT`) to `load_object`.
+    """
     depth = 0
+    size = len(body)
+    left = SCAN_FACTOR * size  # scan_budget(size), inlined: this runs on every read
+    if left < SCAN_FLOOR or left > SCAN_CEILING:
+        left = scan_budget(size)
 
     def ext_hook(code: int, data: bytes) -> Any:
-        nonlocal depth
+        nonlocal depth, left
         codec = BY_CODE.get(code)
         if codec is not None and codec.raw:
             return codec.decode(data)
-        if codec is None and code != USER_EXT:
+        if codec is None and code != USER_EXT and code != OBJECT_EXT:
             raise unknown_code(code)
         if depth >= MAX_DEPTH:
             raise DecodeError(f"value nested deeper than {MAX_DEPTH} objects")
+        left -= len(data)
+        if left < 0:
+            raise _over_budget(len(body))
         depth += 1
         try:
             value = _unpackb_limited(data, ext_hook)
         finally:
             depth -= 1
         if codec is None:
+            if code == OBJECT_EXT:
+                return load_object(value)
             tag, value = tagged(value)
             codec = by_tag.get(tag)
             if codec is None:
-                raise unknown_tag(tag)
+                return unknown_tag(tag, value)
         return codec.decode(value)
 
     return _unpackb_limited(body, ext_hook)
@@ -177,18 +238,39 @@ def _plain_list(items: list[Any]) -> list[Any]:
     return [plain_leaf(item) for item in items]
 
 
-def unpack_plain(body: bytes | memoryview, depth: int = 0) -> Any:
+def object_parts(value: Any) -> tuple[str, str, int, Any, Any]:
+    """Split an `OBJECT_EXT` payload into module, qualname, kind, fields, fields set."""
+    if (
+        type(value) is not list
+        or not 4 <= len(value) <= 5
+        or type(value[0]) is not str
+        or type(value[1]) is not str
+        or type(value[2]) is not int
+    ):
+        raise DecodeError("malformed data-class payload: expected [module, qualname, kind, fields]")
+    return value[0], value[1], value[2], value[3], value[4] if len(value) == 5 else None
+
+
+def unpack_plain(body: bytes | memoryview, depth: int = 0, budget: list[int] | None = None) -> Any:
     """Unpack `body` into JSON-able data; registered classes become placeholders."""
+    if budget is None:
+        budget = [scan_budget(len(body))]
 
     def ext_hook(code: int, data: bytes) -> Any:
         codec = BY_CODE.get(code)
         if codec is not None and codec.raw:
             return codec.plain(data)
-        if codec is None and code != USER_EXT:
+        if codec is None and code != USER_EXT and code != OBJECT_EXT:
             raise unknown_code(code)
         if depth >= MAX_DEPTH:
             raise DecodeError(f"value nested deeper than {MAX_DEPTH} objects")
-        value = unpack_plain(data, depth + 1)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise _over_budget(len(body))
+        value = unpack_plain(data, depth + 1, budget)
+        if code == OBJECT_EXT:
+            module, qualname, _, fields, _ = object_parts(value)
+            return placeholder(f"{module}.{qualname}", fields)
         if codec is None:
             return placeholder(*tagged(value))
         return codec.plain(value)

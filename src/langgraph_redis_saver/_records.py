@@ -1,0 +1,284 @@
+"""Stored values and records <-> Python objects. Pure: no I/O, no flows.
+
+How one serialized value is stored (`pack_typed`/`unpack_typed`), how a
+checkpoint becomes the fields of its hash (`record_fields`), how a blob list
+is split (`blob_list`), and how an entry as the Lua scripts return it
+becomes a `CheckpointTuple` (`parse_entry`). Field names come from
+`keys.Field`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import msgpack
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_serializable_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from .errors import (
+    CheckpointCorruptedError,
+    ConfigurationError,
+    RedisSaverError,
+    SchemaVersionError,
+)
+from .keys import Field, NamespaceKeys, blob_suffix
+
+__all__ = [
+    "MAX_INFLATED",
+    "RECORD_FORMAT",
+    "blob_list",
+    "check_record_format",
+    "dump_metadata",
+    "make_config",
+    "pack_typed",
+    "parse_entry",
+    "parse_writes",
+    "record_fields",
+    "run_member",
+    "unpack_typed",
+]
+
+RECORD_FORMAT = b"1"
+"""Layout version stored in every record's `v` field (see CONTRIBUTING.md)."""
+RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
+MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
+_SEPARATOR = re.compile(rb"[\x00\x01]")
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+# -- values -------------------------------------------------------------------
+
+
+def pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
+    """``<type><sep><bytes>``: the stored form of one serialized value.
+
+    With `compress_min`, values at least that large are stored zlib-compressed
+    (level 1: cheap, and text-heavy state shrinks several times) when that
+    saves space.
+    """
+    typ, data = typed
+    if compress_min and len(data) >= compress_min:
+        packed = zlib.compress(data, 1)
+        if len(packed) < len(data):
+            return typ.encode() + ZLIB + packed
+    return typ.encode() + RAW + data
+
+
+def unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
+    """The ``(type, bytes)`` pair of a stored value; `key` names it in errors."""
+    # Type names never contain bytes below 0x02, so the first one is the
+    # separator: one scan that stops there, not one search per separator.
+    found = _SEPARATOR.search(raw)
+    if found is None:
+        raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
+    cut = found.start()
+    typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
+    if raw[cut : cut + 1] == ZLIB:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(data, MAX_INFLATED)
+        except zlib.error as exc:
+            raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise CheckpointCorruptedError(
+                f"{key!r} holds a compressed value that is truncated or inflates past "
+                f"{MAX_INFLATED} bytes"
+            )
+    return typ, data
+
+
+def blob_list(raw: bytes | str | None) -> list[str]:
+    """The blob key suffixes a record's `blobs` field lists (twin of lib.lua's)."""
+    if not raw:
+        return []
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return [s for s in text.split("\n") if s]
+
+
+# -- records ------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise ConfigurationError(
+        f"checkpoint metadata must be JSON-like; got {type(value).__qualname__} "
+        f"({value!r:.60}). Put plain str/int/float/bool/list/dict values in metadata."
+    )
+
+
+def dump_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> tuple[Mapping[str, Any], bytes]:
+    """The metadata LangGraph asks savers to store, and its JSON form."""
+    md = get_serializable_checkpoint_metadata(config, metadata)
+    text = json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return md, text.encode()
+
+
+def record_fields(
+    *,
+    serde: SerializerProtocol,
+    checkpoint: Checkpoint,
+    metadata_json: bytes,
+    blob_suffixes: Sequence[str],
+    thread_id: str,
+    checkpoint_ns: str,
+    parent_id: str | None,
+    run: str | None,
+    indexed: Sequence[tuple[str, str]],
+) -> list[tuple[str, Any]]:
+    """The (field, value) pairs of a checkpoint's hash."""
+    record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    fields: list[tuple[str, Any]] = [
+        (Field.VERSION, RECORD_FORMAT),
+        (Field.CHECKPOINT, pack_typed(serde.dumps_typed(record))),
+        (Field.METADATA, metadata_json),
+        (Field.BLOBS, "\n".join(blob_suffixes)),
+        (Field.THREAD_ID, thread_id),
+        (Field.CHECKPOINT_NS, checkpoint_ns),
+        (Field.CHECKPOINT_ID, checkpoint["id"]),
+    ]
+    if parent_id is not None:
+        fields.append((Field.PARENT, parent_id))
+    if run is not None:
+        fields.append((Field.RUN, run))
+    if indexed:
+        fields.append((Field.INDEXED, _COMPACT_JSON([list(kv) for kv in indexed])))
+    return fields
+
+
+def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
+    """A member of a run's index set: which checkpoint the run wrote."""
+    return cast(bytes, msgpack.packb((thread_id, checkpoint_ns, checkpoint_id)))
+
+
+def check_record_format(version: bytes | None, key: str) -> None:
+    """Refuse records written by a newer, incompatible layout."""
+    if version is not None and version != RECORD_FORMAT:
+        raise SchemaVersionError(
+            f"{key!r} uses record format {version.decode(errors='replace')!r}; this "
+            f"version of langgraph-redis-saver reads format {RECORD_FORMAT.decode()!r}. "
+            f"Upgrade: pip install -U langgraph-redis-saver"
+        )
+
+
+# -- entries as the scripts return them ---------------------------------------------
+
+
+def parse_writes(serde: SerializerProtocol, raw: Iterable[bytes], key: str) -> list[PendingWrite]:
+    """Pending writes from their stored envelopes, in LangGraph's order."""
+    rows = []
+    for envelope in raw:
+        try:
+            task_id, channel, typ, data, task_path, idx = msgpack.unpackb(envelope, raw=False)
+        except Exception as exc:
+            raise CheckpointCorruptedError(f"{key!r} holds a malformed pending write") from exc
+        rows.append((writes_sort_key(task_path, task_id, idx), task_id, channel, typ, data))
+    rows.sort(key=lambda r: r[0])
+    loads = serde.loads_typed
+    return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
+
+
+def parse_entry(
+    serde: SerializerProtocol,
+    ns: NamespaceKeys,
+    thread_id: str,
+    checkpoint_ns: str,
+    reply: Sequence[Any],
+) -> CheckpointTuple:
+    """Turn one checkpoint as returned by the Lua scripts into a `CheckpointTuple`.
+
+    Raises:
+        CheckpointCorruptedError: The stored data is damaged (bytes changed by
+            hand or by another tool): never another exception type.
+        SerializationError: A stored value does not decode (see the serializer).
+    """
+    try:
+        found = _parse_entry(serde, ns, thread_id, checkpoint_ns, reply)
+        if found.checkpoint.get("id") != found.config["configurable"]["checkpoint_id"]:
+            raise ValueError("the record holds another checkpoint's id")
+        if not isinstance(found.metadata, dict):
+            raise TypeError("the metadata is not a JSON object")
+        return found
+    except RedisSaverError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise CheckpointCorruptedError(
+            f"checkpoint {reply[0] if reply else None!r:.80} of session {thread_id!r} is "
+            f"damaged ({type(exc).__name__}: {exc!s:.200}); it was changed outside the saver"
+        ) from exc
+
+
+def _parse_entry(
+    serde: SerializerProtocol,
+    ns: NamespaceKeys,
+    thread_id: str,
+    checkpoint_ns: str,
+    reply: Sequence[Any],
+) -> CheckpointTuple:
+    raw_id, fmt, raw_checkpoint, raw_metadata, raw_parent, raw_blobs, blob_values, raw_writes = (
+        reply
+    )
+    cid = raw_id.decode()
+    rkey = ns.record(cid)
+    check_record_format(fmt, rkey)
+    loads = serde.loads_typed
+    checkpoint = cast(Checkpoint, loads(unpack_typed(raw_checkpoint, rkey)))
+    try:
+        metadata = json.loads(raw_metadata) if raw_metadata else {}
+    except ValueError as exc:
+        raise CheckpointCorruptedError(f"{rkey!r} has metadata that is not JSON") from exc
+
+    channel_values: dict[str, Any] = {}
+    suffixes = blob_list(raw_blobs)
+    if suffixes:
+        by_suffix = {blob_suffix(ch, ver): ch for ch, ver in checkpoint["channel_versions"].items()}
+        for suffix, value in zip(suffixes, blob_values, strict=False):
+            if value is None:
+                raise CheckpointCorruptedError(
+                    f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
+                    f"{ns.blob_prefix + suffix!r}, which is missing from Redis. It was "
+                    f"deleted by hand or evicted: run `lgrs doctor`, and set "
+                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
+                    f"'volatile-*' policies evict them too)."
+                )
+            channel = by_suffix.get(suffix)
+            if channel is None:
+                raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
+            channel_values[channel] = loads(unpack_typed(value, ns.blob_prefix + suffix))
+    checkpoint["channel_values"] = channel_values
+
+    return CheckpointTuple(
+        config=make_config(thread_id, checkpoint_ns, cid),
+        checkpoint=checkpoint,
+        metadata=cast(CheckpointMetadata, metadata),
+        parent_config=(
+            make_config(thread_id, checkpoint_ns, raw_parent.decode()) if raw_parent else None
+        ),
+        pending_writes=parse_writes(serde, raw_writes, ns.writes(cid)),
+    )

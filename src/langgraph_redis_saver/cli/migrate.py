@@ -1,0 +1,270 @@
+"""``lgrs migrate --from-pickle``, and the legacy views behind ``sessions --legacy``,
+``show`` and ``doctor``.
+
+Legacy sessions are the pickled ones of the store this saver replaces. They
+are read through the restricted unpickler of `langgraph_redis_saver.legacy`,
+imported here lazily so that other ``lgrs`` commands never load it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from langgraph_redis_saver import RedisCheckpointSaver
+from langgraph_redis_saver._urls import mask_url
+from langgraph_redis_saver.browse import Browser, SessionNotFoundError
+from langgraph_redis_saver.browse._doctor import Finding
+from langgraph_redis_saver.cli import output
+from langgraph_redis_saver.cli.app import Settings, browse, errors, output_options
+
+__all__ = ["doctor_finding", "migrate", "show_legacy", "sessions_legacy"]
+
+MIGRATE_HINT = "lgrs migrate --from-pickle --dry-run, then lgrs migrate --from-pickle"
+
+
+# -- read-only views -------------------------------------------------------------------
+
+
+def show_legacy(settings: Settings, b: Browser, session: str, *, full: bool, tail: int) -> None:
+    """``lgrs show`` for a legacy session.
+
+    Raises:
+        SessionNotFoundError: there is no legacy session of that id either.
+    """
+    from langgraph_redis_saver.legacy._migrate import read_legacy_session
+    from langgraph_redis_saver.legacy._view import legacy_conversation
+
+    state = read_legacy_session(b.client, b.keys, session)
+    if state is None:
+        raise SessionNotFoundError(
+            f"session {session!r} not found (it does not exist or has expired)"
+        )
+    conv = legacy_conversation(state, b.channel)
+    if settings.as_json:
+        output.echo_json({**conv.to_dict(), "legacy": True})
+        return
+    out = output.console()
+    out.print(Text("LEGACY pickled session, read-only (restricted unpickler)", style="bold yellow"))
+    if state.refused:
+        names = ", ".join(state.refused)
+        out.print(output.safe(f"  not rebuilt (shown as placeholders): {names}", style="yellow"))
+    hint = f"convert it to resume it: {MIGRATE_HINT}"
+    output.render_conversation(out, conv, full=full, tail=tail, hint=hint)
+    out.print(Text(f"\n  {hint}", style="dim"))
+
+
+def sessions_legacy(settings: Settings, b: Browser, limit: int) -> None:
+    """``lgrs sessions --legacy``: the pickled sessions under the prefix (SCAN)."""
+    from langgraph_redis_saver.legacy._migrate import parse_legacy
+    from langgraph_redis_saver.legacy._store import find_legacy_sessions, read_legacy_value
+    from langgraph_redis_saver.legacy._unpickle import LegacyPickleError
+    from langgraph_redis_saver.legacy._view import legacy_row
+
+    found = find_legacy_sessions(b.client, b.keys)
+    rows = []
+    for item in found[: limit or None]:
+        value, ttl_ms = read_legacy_value(b.client, item.key)
+        state, error = None, None
+        if value is None:
+            error = "expired"
+        else:
+            try:
+                state = parse_legacy(item.session_id, value, ttl_ms=ttl_ms)
+            except LegacyPickleError as exc:
+                error = f"unreadable: {exc}"
+        rows.append(legacy_row(item, state, error))
+    if settings.as_json:
+        output.echo_json([r.to_dict() for r in rows])
+        return
+    out = output.console()
+    table = output._table(
+        ("session", "left"),
+        ("updated (UTC)", "left"),
+        ("msgs", "right"),
+        ("turns", "right"),
+        ("TTL", "right"),
+        ("size", "right"),
+        ("status", "left"),
+    )
+    for r in rows:
+        table.add_row(
+            output.safe(r.session_id),
+            output.human_time(r.updated_at),
+            "-" if r.messages is None else str(r.messages),
+            "-" if r.turn_count is None else output.safe(str(r.turn_count)),
+            output.human_duration(r.ttl),
+            output.human_bytes(r.bytes),
+            output.safe(r.status),
+        )
+    if rows:
+        out.print(table)
+    shown = f"{len(rows)} of {len(found)}" if len(rows) < len(found) else str(len(found))
+    out.print(Text(f"{shown} legacy pickled session{'s' if len(found) != 1 else ''}", style="dim"))
+    if found:
+        out.print(Text(f"convert them: {MIGRATE_HINT}", style="dim"))
+
+
+def doctor_finding(b: Browser) -> Finding:
+    """``lgrs doctor``: legacy pickled sessions under the prefix, and how to migrate them."""
+    from langgraph_redis_saver.legacy._store import find_legacy_sessions
+
+    found = find_legacy_sessions(b.client, b.keys)
+    if not found:
+        return Finding("legacy sessions", "ok", "no legacy pickled sessions under the prefix")
+    return Finding(
+        "legacy sessions",
+        "warning",
+        f"{len(found)} legacy pickled session(s) under the prefix (e.g. "
+        f"{found[0].session_id!r}); the saver refuses to read or overwrite them",
+        f"see them with `lgrs sessions --legacy`; convert them with {MIGRATE_HINT}",
+    )
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("migrating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=output.console(stderr=True), transient=True) as bar:
+        yield bar
+
+
+@click.command()
+@click.option(
+    "--from-pickle",
+    "from_pickle",
+    is_flag=True,
+    help="Convert legacy pickled sessions (<prefix>:<session>:latest holds a pickle).",
+)
+@click.option("--dry-run", is_flag=True, help="Say per session what would change; change nothing.")
+@click.option("--to-url", metavar="URL", help="Write to this Redis instead (default: in place).")
+@click.option("--to-prefix", metavar="PREFIX", help="Write under this key prefix instead.")
+@click.option(
+    "--keep-legacy", is_flag=True, help="Keep the pickles (in place: moved to <...>:legacy:pickle)."
+)
+@click.option(
+    "--session", "only", multiple=True, metavar="SESSION", help="Only this session (repeatable)."
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+def migrate(
+    settings: Settings,
+    from_pickle: bool,
+    dry_run: bool,
+    to_url: str | None,
+    to_prefix: str | None,
+    keep_legacy: bool,
+    only: tuple[str, ...],
+    yes: bool,
+) -> None:
+    """Convert legacy pickled sessions into this saver's checkpoints.
+
+    Each session becomes one checkpoint holding the pickled state (messages
+    as LangChain messages, turn_count, is_complete, ...), with the pickle's
+    remaining TTL. Pickles are read with a restricted unpickler: nothing they
+    name is imported or run; a session that names anything outside its class
+    table, or that cannot be read, is reported and left as it is.
+
+    In place (the default), each pickle is first moved aside atomically, then
+    the checkpoint is written: an interrupted run loses nothing, and running
+    the command again continues where it stopped. Sessions already migrated
+    are skipped. To choose where a graph resumes, or to rebuild application
+    classes, use the Python API (docs/migration.md).
+    """
+    from langgraph_redis_saver.legacy._migrate import SessionOutcome, migrate_pickle_sessions
+
+    if not from_pickle:
+        raise click.UsageError("say what to migrate from: lgrs migrate --from-pickle")
+    started = time.monotonic()
+    with errors(settings), browse(settings) as b:
+        target_prefix = to_prefix or b.keys.prefix
+        in_place = to_url is None and target_prefix == b.keys.prefix
+        if to_url is not None:
+            saver = RedisCheckpointSaver.from_url(to_url, key_prefix=target_prefix)
+        else:
+            saver = RedisCheckpointSaver(b.client, key_prefix=target_prefix, cluster=b.keys.cluster)
+        where = "in place" if in_place else f"to prefix {target_prefix!r}"
+        if to_url is not None:
+            where += f" on {mask_url(to_url)}"
+        show_bar = not settings.as_json and sys.stderr.isatty()
+        with saver, _progress(show_bar) as bar:
+            task: list[Any] = []
+
+            def on_start(total: int) -> None:
+                if not dry_run and not yes and total:
+                    click.confirm(
+                        f"Migrate {total} legacy session{'s' if total != 1 else ''} under "
+                        f"{b.keys.prefix!r} on {settings.where()} {where}?",
+                        abort=True,
+                        err=True,
+                    )
+                if bar is not None:
+                    task.append(bar.add_task("migrate", total=total))
+
+            def on_session(outcome: SessionOutcome) -> None:
+                if bar is not None and task:
+                    bar.advance(task[0])
+
+            report = migrate_pickle_sessions(
+                saver,
+                source=None if in_place else b.client,
+                source_prefix=b.keys.prefix,
+                sessions=only or None,
+                dry_run=dry_run,
+                keep_legacy=keep_legacy,
+                on_start=on_start,
+                on_session=on_session,
+            )
+    seconds = time.monotonic() - started
+    if settings.as_json:
+        output.echo_json({**report.as_dict(), "seconds": round(seconds, 3)})
+    else:
+        _render_report(report, seconds, where)
+    if report.counts["failed"]:
+        click.get_current_context().exit(1)
+
+
+def _render_report(report: Any, seconds: float, where: str) -> None:
+    out = output.console()
+    counts = report.counts
+    total = len(report.outcomes)
+    if report.dry_run:
+        for o in report.outcomes:
+            line = output.safe(f"{o.session_id}  ")
+            line.append(o.status, style="bold")
+            detail = f"{o.messages} messages, fields {', '.join(o.fields)}; " if o.fields else ""
+            line.append_text(output.safe(f": {detail}{o.reason}"))
+            out.print(line)
+        head = f"dry run: would migrate {counts['would migrate']}"
+    else:
+        head = f"migrated {counts['migrated']}"
+    out.print(
+        Text(
+            f"{head}, skipped {counts['skipped']}, failed {counts['failed']} "
+            f"of {total} legacy session{'s' if total != 1 else ''} ({where}) in {seconds:.1f} s",
+            style="bold",
+        )
+    )
+    for status in ("skipped", "failed"):
+        rows = report.with_status(status)
+        if rows:
+            out.print(Text(f"{status}:", style="bold"))
+            for o in rows:
+                out.print(output.safe(f"  {o.session_id}  {o.reason}"))

@@ -1,0 +1,111 @@
+"""Legacy sessions as the inspector's views (``lgrs show``, ``sessions --legacy``), read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel
+
+from langgraph_redis_saver.browse._plain import Conversation, iso, parse_iso, turn
+
+from ._migrate import LegacyState
+from ._store import LegacySession
+from ._unpickle import LegacyObject
+
+__all__ = ["LegacyRow", "legacy_conversation", "plain"]
+
+LEGACY_CHECKPOINT = "(legacy pickle)"
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """JSON-like data for display: messages and models as dicts, placeholders tagged."""
+    if depth > 60:
+        return "..."
+    if isinstance(value, LegacyObject):
+        return plain(value.to_plain(), depth + 1)
+    if isinstance(value, BaseModel):
+        return plain(value.model_dump(), depth + 1)
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"__legacy_type__": "bytes", "size": len(value)}
+    return value
+
+
+def _when(metadata: dict[str, Any]) -> datetime | None:
+    stamp = metadata.get("timestamp")
+    if isinstance(stamp, datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    try:
+        return parse_iso(str(stamp)) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
+
+
+def legacy_conversation(state: LegacyState, channel: str = "messages") -> Conversation:
+    """The ``lgrs show`` view of a legacy session (metadata ``legacy: true``)."""
+    when = _when(state.metadata)
+    msgs = state.values.get(channel)
+    calls: dict[str, str] = {}
+    turns = [
+        turn(i, plain(m), when, calls) for i, m in enumerate(msgs if type(msgs) is list else [])
+    ]
+    return Conversation(
+        session_id=state.session_id,
+        namespace="",
+        checkpoint_id=LEGACY_CHECKPOINT,
+        created_at=when,
+        updated_at=when,
+        turns=turns,
+        pending=[],
+        state={k: plain(v) for k, v in sorted(state.values.items()) if k != channel},
+        metadata={"legacy": True, "refused": state.refused, **plain(state.metadata)},
+        checkpoints=0,
+        namespaces=[],
+        ttl=None if state.ttl_ms is None else state.ttl_ms / 1000,
+    )
+
+
+@dataclass(frozen=True)
+class LegacyRow:
+    """One row of ``lgrs sessions --legacy``."""
+
+    session_id: str
+    updated_at: datetime | None
+    messages: int | None
+    turn_count: Any
+    ttl: float | None
+    bytes: int
+    status: str
+    """``legacy``, ``migrating`` (pickle moved aside by an interrupted run), or the error."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sessionId": self.session_id,
+            "updatedAt": iso(self.updated_at),
+            "messages": self.messages,
+            "turnCount": self.turn_count,
+            "ttl": self.ttl,
+            "bytes": self.bytes,
+            "legacy": True,
+            "status": self.status,
+        }
+
+
+def legacy_row(found: LegacySession, state: LegacyState | None, error: str | None) -> LegacyRow:
+    status = error or ("migrating" if found.in_backup else "legacy")
+    if state is not None and state.refused:
+        status = "refused: " + ", ".join(state.refused[:3])
+    return LegacyRow(
+        session_id=found.session_id,
+        updated_at=_when(state.metadata) if state else None,
+        messages=len(state.messages) if state else None,
+        turn_count=state.values.get("turn_count") if state else None,
+        ttl=None if found.ttl_ms is None else found.ttl_ms / 1000,
+        bytes=found.size,
+        status=status,
+    )
