@@ -83,7 +83,9 @@ exits 0. Every failure is one `Error:` line, never a traceback (set
 SHAPES = """\
 ## JSON output (`--json`)
 
-Stable shapes: keys are only ever added. Times are ISO 8601 UTC strings
+Stable shapes: keys are only ever added (one exception: in `history`,
+`interrupts` became a list of interrupts; the old count is now `waiting`).
+Times are ISO 8601 UTC strings
 (`2025-11-08T14:57:39.123Z`); `ttl` is seconds left, `null` when the
 session never expires.
 
@@ -93,29 +95,54 @@ blocks other than text appear as `[type]`), `timestamp` (when the message
 first appeared in a stored checkpoint); and where the message carries them:
 `id`, `name`, `contentBlocks` (the original list), `toolCalls`
 (`[{id, name, args}]`), `toolCallId` and `toolName` (tool results),
-`status` (a failed tool), `model`, `tokenUsage` (`{input, output, total}`).
+`status` (a failed tool), `artifact` (a tool's `content_and_artifact`
+output), `model`, `tokenUsage` (`{input, output, total}`).
+
+**Counts, the same in every command.** `checkpoints` is the number of
+stored checkpoints of the session in all its namespaces (the root graph and
+every subgraph): the sum of `lgrs history --ns NS` rows over `namespaces`,
+and `stats.checkpoints` sums it over sessions. `messages` is the length of
+the conversation channel (`--channel`, default `messages`) in the root
+graph's newest checkpoint (in `show`, the checkpoint shown).
+
+**What runs next.** `next` and `tasks` are what LangGraph's
+`get_state_history` reports for that checkpoint, read from what is stored
+(trigger channels that hold a value, pending `Send`s, task ids checked
+against pending writes, the following checkpoint); `null` means the stored
+data cannot say without the application's graph (for example a functional
+API session paused in its first step). A task is `{id, name, kind, interrupts,
+finished}`: `kind` is `send` or `node`; `id` is null when no pending write
+confirms it. `interrupts` lists every `interrupt()` raised in the step from
+that checkpoint, answered or not (`{id, taskId, value, question}`, `value`
+being the whole payload); `waiting` counts those still unanswered.
 
 Per command (`...` marks repeated items):
 
 ```text
 sessions                 [{sessionId, updatedAt, messages, checkpoints, ttl, keys, bytes,
-                           latestCheckpointId, error}, ...]      newest first; bytes is null
+                           latestCheckpointId, encrypted, error}, ...]
+                                                                 newest first; bytes is null
                                                                  where MEMORY is not allowed;
-                                                                 error (else null) and
-                                                                 messages null: unreadable
+                                                                 messages null when encrypted
+                                                                 (encrypted: true, no key) or
+                                                                 unreadable (error says why)
 show                     {sessionId, namespace, checkpointId, createdAt, updatedAt, ttl,
-                          checkpoints, namespaces, turns: [Turn, ...],
+                          checkpoints, messages, namespaces, api, turns: [Turn, ...],
                           pendingInterrupts: [{id, taskId, value, question}, ...],
-                          state: {field: value, ...}, metadata}
+                          state: {field: value, ...}, values, encrypted, metadata}
+                          api: graph, functional or null; values: get_state().values
 history                  [{checkpointId, parentId, namespace, step, source, nodes, writes,
-                           next, pendingWrites, interrupts, createdAt}, ...]   newest first
+                           next, tasks, pendingWrites, interrupts, waiting, createdAt},
+                          ...]                                   newest first
 history --checkpoint ID  {sessionId, namespace, checkpointId, parentId, createdAt, metadata,
-                          next, channelValues, channelVersions,
-                          pendingWrites: [{taskId, channel, value}, ...], pendingInterrupts}
+                          next, tasks, channelValues, channelVersions,
+                          pendingWrites: [{taskId, channel, value}, ...], interrupts,
+                          pendingInterrupts}
 history --diff OLD NEW   {sessionId, namespace, from: {checkpointId, createdAt, metadata},
                           to: {...}, added: {field: value}, removed: {field: value},
                           changed: {field: {from, to}}, messagesAdded: [Turn, ...],
-                          messagesRemoved: [id, ...]}
+                          messagesRemoved: [id, ...]}   LangGraph's own channels
+                                                        (branch:to:*, __start__) left out
 export SESSION           the export document on stdout:
                          {sessionId, createdAt, updatedAt, turns: [Turn, ...], metadata}
 export --output ...      {format, output, files: [{sessionId, file, turns}, ...],
@@ -139,15 +166,17 @@ migrate                  {dryRun, migrated, wouldMigrate, skipped, failed, secon
                                                    or failed; exit code 1 if any failed
 ```
 
-The export `metadata` object (left out with `--no-metadata`): `{totalTurns, checkpoints, namespaces,
-toolsUsed, models, tokenUsage, state, pendingInterrupts, checkpointMetadata}`.
+The export `metadata` object (left out with `--no-metadata`): `{totalTurns,
+messages, checkpoints, namespaces, toolsUsed, models, tokenUsage, state,
+pendingInterrupts, checkpointMetadata}`.
 `checkpointMetadata` holds the run-config values LangGraph copied into the
 newest checkpoint's metadata, such as `user_id`.
 
 CSV (`export --format csv`): a header row, then one row per turn with the
 columns `sessionId, index, role, content, timestamp, name, toolCalls,
-toolCallId, model, inputTokens, outputTokens, totalTokens` (`toolCalls` is
-JSON). Cells that start like a formula get a leading `'` unless `--raw-csv`.
+toolCallId, model, inputTokens, outputTokens, totalTokens, artifact`
+(`toolCalls` and `artifact` are JSON). Cells that start like a formula get a
+leading `'` unless `--raw-csv`.
 
 Values decoded from checkpoints are plain JSON: LangChain messages are
 objects with `"__type__": "lc.AIMessage"` and their fields; application

@@ -6,7 +6,8 @@ Every error the package raises itself derives from `RedisSaverError`::
     ├── ConfigurationError(ValueError)          bad client, URL, option or config
     ├── SerializationError                      a value could not be encoded or decoded
     │   ├── UnsafeTypeError(TypeError)          type not on the allowlist (encode or decode)
-    │   └── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
+    │   ├── DecodeError(ValueError)             stored bytes are malformed, truncated or hostile
+    │   └── EncryptedSessionError               encrypted value, and no key (or the wrong one)
     ├── CheckpointCorruptedError                a stored record is incomplete or unreadable
     ├── CheckpointConflictError                 a write builds on what was removed meanwhile
     ├── SchemaVersionError                      stored data was written by a newer format
@@ -38,6 +39,7 @@ __all__ = [
     "CheckpointCorruptedError",
     "ConfigurationError",
     "DecodeError",
+    "EncryptedSessionError",
     "LegacySessionError",
     "RedisSaverError",
     "SchemaVersionError",
@@ -97,6 +99,14 @@ class CheckpointConflictError(RedisSaverError):
 
 class SchemaVersionError(RedisSaverError):
     """Stored data uses a format version newer than this library understands."""
+
+
+class EncryptedSessionError(SerializationError):
+    """A value written through `EncryptedSerializer` and no key (or the wrong one) to read it.
+
+    The inspector raises it; the saver itself decodes through the serializer
+    it was given.
+    """
 
 
 class SessionNotFoundError(RedisSaverError, LookupError):

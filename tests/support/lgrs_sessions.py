@@ -78,14 +78,27 @@ class Lgrs:
     url: str
     prefix: str
 
-    def __call__(self, *args: str, code: int = 0, input: str | None = None) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        code: int = 0,
+        input: str | None = None,
+        env: dict[str, str | None] | None = None,
+    ) -> Result:
         runner = CliRunner()
         result = runner.invoke(
             cli,
             ["--url", self.url, "--prefix", self.prefix, *args],
             input=input,
             catch_exceptions=False,
-            env={"REDIS_URL": None, "LGRS_PREFIX": None, "LGRS_CHANNEL": None, "COLUMNS": None},
+            env={
+                "REDIS_URL": None,
+                "LGRS_PREFIX": None,
+                "LGRS_CHANNEL": None,
+                "COLUMNS": None,
+                "LANGGRAPH_AES_KEY": None,
+                **(env or {}),
+            },
         )
         assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
         return result

@@ -22,39 +22,58 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
-from langgraph_redis_saver.errors import RedisSaverError, SessionNotFoundError
+from langgraph_redis_saver._admin import list_sessions_flow
+from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
+from langgraph_redis_saver.errors import (
+    EncryptedSessionError,
+    RedisSaverError,
+    SessionNotFoundError,
+)
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
+from ._flows import (
+    PIPELINE_CHUNK,
+    counts_flow,
+    message_counts_flow,
+    pipeline_flow,
+    scan_flow,
+)
 from ._plain import (
     CSV_COLUMNS,
     Conversation,
     PlainReader,
     SessionSummary,
+    count_messages,
     export_metadata,
     export_rows,
+    finished_tasks,
     internal,
+    is_encrypted,
     iso,
     message_key,
-    next_nodes,
     nodes_run,
     parse_iso,
     pending_interrupts,
+    raised_interrupts,
     redact,
+    state_values,
     timestamp,
     turn,
     written,
 )
+from ._truth import Evidence, next_tasks
 
 __all__ = [
     "CSV_COLUMNS",
@@ -71,9 +90,10 @@ __all__ = [
     "redact",
 ]
 
+T = TypeVar("T")
 DEFAULT_CHANNEL = "messages"
-PIPELINE_CHUNK = 2000
-"""Commands per pipeline in bulk reads: bounds memory on both ends."""
+LIST_PAGE = 100_000
+"""Sessions read per page of the sessions index when listing all of them."""
 
 
 class Browser:
@@ -85,9 +105,16 @@ class Browser:
         channel: The state channel that holds the conversation.
     """
 
-    def __init__(self, saver: RedisCheckpointSaver, *, channel: str = DEFAULT_CHANNEL) -> None:
+    def __init__(
+        self,
+        saver: RedisCheckpointSaver,
+        *,
+        channel: str = DEFAULT_CHANNEL,
+        aes_key: bytes | None = None,
+    ) -> None:
         self.saver = saver
         self.channel = channel
+        self.aes_key = aes_key
 
     @classmethod
     def from_url(
@@ -99,11 +126,15 @@ class Browser:
         channel: str = DEFAULT_CHANNEL,
         client_kwargs: dict[str, Any] | None = None,
         index_keys: Sequence[str] = ("user_id",),
+        aes_key: bytes | None = None,
     ) -> Browser:
         """Connect to `url` and browse the sessions under `prefix`.
 
         The reader's ``ttl`` is None so that `sessions` never hides a session
         that the application keeps longer than the saver's 24 h default.
+        `aes_key` reads sessions written through LangGraph's
+        ``EncryptedSerializer.from_pycryptodome_aes``; without it they are
+        listed and shown as encrypted (id, times, counts, TTL).
 
         Raises:
             redis.exceptions.ConnectionError: The server cannot be reached.
@@ -111,7 +142,7 @@ class Browser:
         options: dict[str, Any] = {
             "client_kwargs": client_kwargs,
             "key_prefix": prefix,
-            "serde": PlainReader(),
+            "serde": PlainReader(aes_key=aes_key),
             "ttl": None,
             "session_index_keys": tuple(index_keys),
         }
@@ -123,7 +154,7 @@ class Browser:
             # Cluster detection runs INFO, which read-only ACL users often may
             # not; such a user is most likely on a standalone server.
             saver = RedisCheckpointSaver.from_url(url, cluster=False, **options)
-        return cls(saver, channel=channel)
+        return cls(saver, channel=channel, aes_key=aes_key)
 
     def close(self) -> None:
         """Close the connections `from_url` opened."""
@@ -151,7 +182,12 @@ class Browser:
         return self.saver._sync()
 
     def pipeline(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
-        """Run read commands in pipelines; failed commands come back as exceptions."""
+        """Run read commands in pipelines; failed commands come back as exceptions.
+
+        For commands a restricted ACL user may be denied (``MEMORY USAGE``,
+        ``INFO``) where a denial must not fail the whole view; other reads go
+        through flows (`_run`).
+        """
         replies: list[Any] = []
         for start in range(0, len(commands), PIPELINE_CHUNK):
             with self.client.pipeline(transaction=False) as pipe:
@@ -176,33 +212,44 @@ class Browser:
             since: Only sessions written at or after this time.
             limit: At most this many sessions.
         """
-        infos = self.saver.list_sessions(
-            filter=None if user is None else {"user_id": user}, since=since, limit=limit
+        # One page for the whole listing: round trips stay the same for 20 or
+        # 10,000 sessions (pipelines carry the rest).
+        flow = list_sessions_flow(
+            self.saver._ctx,
+            filter=None if user is None else {"user_id": user},
+            since=since,
+            limit=limit,
+            page=limit or LIST_PAGE,
         )
-        sizes = self.session_sizes([i.thread_id for i in infos])
+        infos = self._run(flow)
+        ids = [i.thread_id for i in infos]
+        walk = self._walk(ids)
+        latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
+        messages = self._run(message_counts_flow(self.saver._ctx, latest, self.channel))
+        sizes = self.session_sizes(ids, keys=walk.keys)
         rows = []
         for info in infos:
-            error, msgs = None, None
-            try:
-                found = self.saver.get_tuple(_config(info.thread_id, ""))
-                msgs = found.checkpoint["channel_values"].get(self.channel) if found else None
-            except (RedisSaverError, RecursionError) as exc:  # one bad session must not
-                error = one_line(exc)  # hide the others
+            count = messages[info.thread_id]  # an exception: one bad session hides no other
             nkeys, nbytes = sizes[info.thread_id]
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
-                    messages=None if error else len(msgs) if isinstance(msgs, list) else 0,
-                    checkpoints=info.checkpoint_count,
+                    messages=count if isinstance(count, int) else None,
+                    checkpoints=walk.checkpoints[info.thread_id],
                     ttl=info.ttl,
                     keys=nkeys,
                     bytes=nbytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
-                    error=error,
+                    encrypted=is_encrypted(count),
+                    error=one_line(count) if isinstance(count, BaseException) else None,
                 )
             )
         return rows
+
+    def _run(self, flow: Flow[T]) -> T:
+        """Run a read flow with the saver's sync driver (one place for the inspector's I/O)."""
+        return run_flow(self.saver._sync(), flow)
 
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
         """Ids of the live sessions, newest first (the index alone, no sizes)."""
@@ -211,12 +258,12 @@ class Browser:
 
     def exists(self, thread_id: str) -> bool:
         """Whether the session has a root checkpoint."""
-        return bool(self.client.exists(self.keys.namespace(thread_id, "").latest))
+        (found,) = self._run(pipeline_flow([("EXISTS", self.keys.namespace(thread_id, "").latest)]))
+        return bool(found)
 
     def namespaces(self, thread_id: str) -> list[str]:
         """Namespaces of a session (``""`` is the root), sorted."""
-        members = self.client.smembers(self.keys.namespace(thread_id, "").namespaces)
-        return sorted({m.decode() for m in members} | {""})
+        return self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id].namespaces
 
     def session_keys(self, thread_ids: Sequence[str]) -> dict[str, list[str]]:
         """The keys each session owns, found by walking its indexes (no SCAN).
@@ -225,23 +272,31 @@ class Browser:
         timelines, then the blob lists of the checkpoint records. Keys that
         expired meanwhile may be listed; `session_sizes` counts only live ones.
         """
+        return self._walk(thread_ids).keys
+
+    def _walk(self, thread_ids: Sequence[str]) -> _Walk:
+        """Keys and checkpoint counts of sessions, from their indexes (see `session_keys`)."""
         ks = self.keys
-        replies = self.pipeline([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+        replies = self._run(
+            pipeline_flow([("SMEMBERS", ks.namespace(t, "").namespaces) for t in thread_ids])
+        )
         spaces = [
             (t, ns)
             for t, members in zip(thread_ids, replies, strict=True)
             for ns in sorted({m.decode() for m in _ok(members, set())} | {""})
         ]
-        timelines = self.pipeline(
-            [("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces]
+        timelines = self._run(
+            pipeline_flow([("ZRANGE", ks.namespace(t, ns).timeline, 0, -1) for t, ns in spaces])
         )
         records = [
             (t, ns, cid.decode())
             for (t, ns), ids in zip(spaces, timelines, strict=True)
             for cid in _ok(ids, [])
         ]
-        blobs = self.pipeline(
-            [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+        blobs = self._run(
+            pipeline_flow(
+                [("HGET", ks.namespace(t, ns).record(cid), "blobs") for t, ns, cid in records]
+            )
         )
         found: dict[str, dict[str, None]] = {t: {} for t in thread_ids}
         for t, ns in spaces:
@@ -253,11 +308,22 @@ class Browser:
             for suffix in (_ok(raw, b"") or b"").decode().split("\n"):
                 if suffix:
                     found[t][nk.blob_prefix + suffix] = None
-        return {t: list(keys) for t, keys in found.items()}
+        checkpoints = dict.fromkeys(thread_ids, 0)
+        for t, _, _ in records:
+            checkpoints[t] += 1  # the `Counts.checkpoints` definition: every namespace
+        return _Walk({t: list(keys) for t, keys in found.items()}, checkpoints)
 
-    def session_sizes(self, thread_ids: Sequence[str]) -> dict[str, tuple[int, int | None]]:
-        """``(live keys, bytes)`` per session; bytes is None when ``MEMORY`` is denied."""
-        flat = [(t, k) for t, keys in self.session_keys(thread_ids).items() for k in keys]
+    def session_sizes(
+        self, thread_ids: Sequence[str], *, keys: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, tuple[int, int | None]]:
+        """``(live keys, bytes)`` per session; bytes is None when ``MEMORY`` is denied.
+
+        Args:
+            thread_ids: The sessions.
+            keys: Their keys, when already walked (`session_keys`).
+        """
+        owned = self.session_keys(thread_ids) if keys is None else keys
+        flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}
         for (t, _), reply in zip(flat, usage, strict=True):
@@ -297,9 +363,10 @@ class Browser:
         """
         timeline = self.keys.namespace(thread_id, ns).timeline
         # Checkpoint ids are ASCII, so "\xff" sorts after every id with the prefix.
-        ids = [
-            i.decode() for i in self.client.zrangebylex(timeline, f"[{prefix}", f"[{prefix}\xff")
-        ]
+        (found,) = self._run(
+            pipeline_flow([("ZRANGEBYLEX", timeline, f"[{prefix}", f"[{prefix}\xff")])
+        )
+        ids = [i.decode() for i in found]
         if prefix in ids or len(ids) == 1:
             return prefix if prefix in ids else ids[0]
         if not ids:
@@ -347,7 +414,12 @@ class Browser:
         Raises:
             SessionNotFoundError: No such session, namespace or checkpoint.
         """
-        chain = self._chain(thread_id, ns, checkpoint_id)
+        try:
+            chain = self._chain(thread_id, ns, checkpoint_id)
+        except EncryptedSessionError:
+            if self.aes_key is not None:
+                raise
+            return self._encrypted(thread_id, ns)
         first_seen: dict[str, datetime | None] = {}
         for found in chain:  # newest first, so older sightings overwrite
             msgs = found.checkpoint["channel_values"].get(self.channel)
@@ -361,7 +433,9 @@ class Browser:
             turn(i, m, first_seen.get(message_key(i, m)), calls)
             for i, m in enumerate(msgs if isinstance(msgs, list) else [])
         ]
-        pttl = self.client.pttl(self.keys.namespace(thread_id, ns).latest)
+        (pttl,) = self._run(pipeline_flow([("PTTL", self.keys.namespace(thread_id, ns).latest)]))
+        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        api, state, plain_values = state_values(head.checkpoint, self.channel)
         return Conversation(
             session_id=thread_id,
             namespace=ns,
@@ -370,13 +444,40 @@ class Browser:
             updated_at=timestamp(head.checkpoint),
             turns=turns,
             pending=pending_interrupts(head),
-            state={
-                k: v for k, v in sorted(values.items()) if k != self.channel and not internal(k)
-            },
+            state=state,
             metadata=dict(head.metadata or {}),
-            checkpoints=len(chain),
-            namespaces=self.namespaces(thread_id),
+            checkpoints=counts.checkpoints,
+            namespaces=counts.namespaces,
             ttl=pttl / 1000 if pttl >= 0 else None,
+            api=api,
+            values=plain_values,
+            messages=count_messages(head, self.channel),
+        )
+
+    def _encrypted(self, thread_id: str, ns: str) -> Conversation:
+        """What an encrypted session shows without its key: id, times, counts, TTL."""
+        nk = self.keys.namespace(thread_id, ns)
+        latest, pttl, score = self._run(
+            pipeline_flow(
+                [("GET", nk.latest), ("PTTL", nk.latest), ("ZSCORE", self.keys.sessions, thread_id)]
+            )
+        )
+        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        updated = datetime.fromtimestamp(float(score) / 1000, tz=timezone.utc) if score else None
+        return Conversation(
+            session_id=thread_id,
+            namespace=ns,
+            checkpoint_id=latest.decode() if latest else "",
+            created_at=None,
+            updated_at=updated,
+            turns=[],
+            pending=[],
+            state={},
+            metadata={},
+            checkpoints=counts.checkpoints,
+            namespaces=counts.namespaces,
+            ttl=pttl / 1000 if pttl is not None and pttl >= 0 else None,
+            encrypted=True,
         )
 
     def timeline(
@@ -391,11 +492,14 @@ class Browser:
         if not tuples:
             raise SessionNotFoundError(_missing(thread_id, ns))
         by_id = {t.checkpoint["id"]: t for t in tuples}
+        children = _children(tuples)
+        evidence = Evidence(tuples)
         rows = []
         for found in tuples[:limit] if limit else tuples:
             parent_id = _parent_id(found)
             parent = by_id.get(parent_id) if parent_id else None
             md = found.metadata or {}
+            tasks = next_tasks(found, evidence, child=children.get(found.checkpoint["id"]))
             rows.append(
                 {
                     "checkpointId": found.checkpoint["id"],
@@ -405,9 +509,11 @@ class Browser:
                     "source": md.get("source"),
                     "nodes": nodes_run(found, parent),
                     "writes": written(found, parent),
-                    "next": next_nodes(found),
+                    "next": None if tasks is None else [t["name"] for t in tasks],
+                    "tasks": None if tasks is None else _with_interrupts(found, tasks),
                     "pendingWrites": list(dict.fromkeys(w[1] for w in found.pending_writes or [])),
-                    "interrupts": len(pending_interrupts(found)),
+                    "interrupts": raised_interrupts(found),
+                    "waiting": len(pending_interrupts(found)),
                     "createdAt": iso(timestamp(found.checkpoint)),
                 }
             )
@@ -419,12 +525,14 @@ class Browser:
         Raises:
             SessionNotFoundError: No such checkpoint.
         """
-        found = self.saver.get_tuple(_config(thread_id, ns, checkpoint_id))
+        tuples = list(self.saver.list(_config(thread_id, ns)))
+        found = next((t for t in tuples if t.checkpoint["id"] == checkpoint_id), None)
         if found is None:
             raise SessionNotFoundError(
                 f"no checkpoint {checkpoint_id!r} in {_where(thread_id, ns)}"
             )
         cp = found.checkpoint
+        tasks = next_tasks(found, Evidence(tuples), child=_children(tuples).get(checkpoint_id))
         return {
             "sessionId": thread_id,
             "namespace": ns,
@@ -432,13 +540,15 @@ class Browser:
             "parentId": _parent_id(found),
             "createdAt": iso(timestamp(cp)),
             "metadata": dict(found.metadata or {}),
-            "next": next_nodes(found),
+            "next": None if tasks is None else [t["name"] for t in tasks],
+            "tasks": None if tasks is None else _with_interrupts(found, tasks),
             "channelValues": cp["channel_values"],
             "channelVersions": dict(cp.get("channel_versions") or {}),
             "pendingWrites": [
                 {"taskId": task, "channel": channel, "value": value}
                 for task, channel, value in found.pending_writes or []
             ],
+            "interrupts": raised_interrupts(found),
             "pendingInterrupts": pending_interrupts(found),
         }
 
@@ -446,9 +556,12 @@ class Browser:
         """What changed from checkpoint `old_id` to `new_id`: channels and messages."""
         old = self.checkpoint(thread_id, old_id, ns=ns)
         new = self.checkpoint(thread_id, new_id, ns=ns)
-        a, b = old["channelValues"], new["channelValues"]
-        msgs_a = a.get(self.channel) if isinstance(a.get(self.channel), list) else []
-        msgs_b = b.get(self.channel) if isinstance(b.get(self.channel), list) else []
+        # LangGraph's own channels (branch:to:*, __start__, __pregel_tasks...) are
+        # bookkeeping, not state: a diff shows what the application sees.
+        a = {k: v for k, v in old["channelValues"].items() if not internal(k)}
+        b = {k: v for k, v in new["channelValues"].items() if not internal(k)}
+        msgs_a: list[Any] = a[self.channel] if isinstance(a.get(self.channel), list) else []
+        msgs_b: list[Any] = b[self.channel] if isinstance(b.get(self.channel), list) else []
         old_msgs = {message_key(i, m): m for i, m in enumerate(msgs_a)}
         new_keys = {message_key(i, m) for i, m in enumerate(msgs_b)}
         calls: dict[str, str] = {}
@@ -495,6 +608,11 @@ class Browser:
             SessionNotFoundError: No such session.
         """
         conv = self.conversation(thread_id)
+        if conv.encrypted:  # an empty document would read as an empty conversation
+            raise EncryptedSessionError(
+                f"session {thread_id!r} is encrypted; give its key with LANGGRAPH_AES_KEY "
+                "or --aes-key-file to export it"
+            )
         turns = [t for t in conv.turns if _in_range(t.get("timestamp"), since, until)]
         doc: dict[str, Any] = {
             "sessionId": conv.session_id,
@@ -534,20 +652,13 @@ class Browser:
 
     def scan_keys(self, count: int = 1000) -> Iterator[str]:
         """Every key under the prefix (SCAN, for administrative commands only)."""
-        for key in self.client.scan_iter(match=self.keys.prefix_pattern(), count=count):
+        for key in iter_flow(self.saver._sync(), scan_flow(self.keys.prefix_pattern(), count)):
             yield key.decode() if isinstance(key, bytes) else str(key)
 
     def stats(self) -> dict[str, Any]:
         """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
         infos = self.saver.list_sessions()
-        ids = [i.thread_id for i in infos]
-        members = self.pipeline([("SMEMBERS", self.keys.namespace(t, "").namespaces) for t in ids])
-        pairs = [
-            (t, ns)
-            for t, m in zip(ids, members, strict=True)
-            for ns in {x.decode() for x in _ok(m, set())} | {""}
-        ]
-        counts = self.pipeline([("ZCARD", self.keys.namespace(t, ns).timeline) for t, ns in pairs])
+        counts = self._run(counts_flow(self.saver._ctx, [i.thread_id for i in infos]))
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
         denied = any(isinstance(u, Exception) for u in usage)
@@ -558,9 +669,9 @@ class Browser:
         return {
             "prefix": self.keys.prefix,
             "sessions": len(infos),
-            "checkpoints": sum(int(_ok(c, 0)) for c in counts),
+            "checkpoints": sum(c.checkpoints for c in counts.values()),
             "rootCheckpoints": sum(i.checkpoint_count for i in infos),
-            "namespaces": len(pairs),
+            "namespaces": sum(len(c.namespaces) for c in counts.values()),
             "keys": len(keys),
             "bytes": None if denied else sum(int(u or 0) for u in usage),
             "server": {
@@ -583,11 +694,41 @@ class Browser:
         return run_checks(self.client, self.keys, sample=sample)
 
 
+@dataclass(frozen=True)
+class _Walk:
+    keys: dict[str, list[str]]
+    checkpoints: dict[str, int]
+
+
 def _config(thread_id: str, ns: str, checkpoint_id: str | None = None) -> RunnableConfig:
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
+
+
+def _children(tuples: Iterable[CheckpointTuple]) -> dict[str, CheckpointTuple]:
+    """Each checkpoint's child on the stored chain (the newest one, when forked)."""
+    children: dict[str, CheckpointTuple] = {}
+    for t in tuples:  # newest first: the first child seen is the newest
+        parent = _parent_id(t)
+        if parent and parent not in children:
+            children[parent] = t
+    return children
+
+
+def _with_interrupts(found: CheckpointTuple, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks with the interrupts each raised and whether it finished (from its writes)."""
+    raised = raised_interrupts(found)
+    finished = finished_tasks(found)
+    return [
+        {
+            **t,
+            "interrupts": [i for i in raised if t["id"] and i["taskId"] == t["id"]],
+            "finished": bool(t["id"]) and t["id"] in finished,
+        }
+        for t in tasks
+    ]
 
 
 def one_line(exc: BaseException) -> str:

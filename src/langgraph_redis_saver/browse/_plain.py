@@ -17,18 +17,24 @@ from typing import Any
 
 from langgraph.checkpoint.base import CheckpointTuple
 
+from langgraph_redis_saver.errors import EncryptedSessionError
 from langgraph_redis_saver.serde import SafeMsgpackSerializer
 
 __all__ = [
     "CSV_COLUMNS",
     "Conversation",
+    "Encrypted",
+    "count_messages",
+    "is_encrypted",
+    "state_values",
     "SessionSummary",
     "export_metadata",
     "PlainReader",
     "export_rows",
     "iso",
     "message_key",
-    "next_nodes",
+    "finished_tasks",
+    "raised_interrupts",
     "nodes_run",
     "parse_iso",
     "pending_interrupts",
@@ -41,6 +47,8 @@ __all__ = [
 
 INTERRUPT = "__interrupt__"
 RESUME = "__resume__"
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+_CONTROL = frozenset({INTERRUPT, RESUME, "__error__", "__error_source_node__"})
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool",
           "function": "tool"}  # fmt: skip
@@ -48,9 +56,19 @@ _QUESTION_KEYS = ("question", "prompt", "message", "text", "query")
 
 CSV_COLUMNS = [
     "sessionId", "index", "role", "content", "timestamp", "name", "toolCalls",
-    "toolCallId", "model", "inputTokens", "outputTokens", "totalTokens",
+    "toolCallId", "model", "inputTokens", "outputTokens", "totalTokens", "artifact",
 ]  # fmt: skip
 """Columns of ``lgrs export --format csv``: one row per turn."""
+
+
+class Encrypted:
+    """A stored value the reader could not decrypt (no key, or another key)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<encrypted: {self.reason}>"
 
 
 class PlainReader:
@@ -60,10 +78,22 @@ class PlainReader:
     become dicts with ``type``, ``content``, ``tool_calls``...; application
     types become ``{"__type__": tag, ...fields}``. Nothing is imported or
     unpickled, so any stored checkpoint can be read without the app's code.
+
+    Values written through LangGraph's `EncryptedSerializer` (type
+    ``<type>+aes``) are decrypted with `aes_key` (16, 24 or 32 bytes, as
+    ``EncryptedSerializer.from_pycryptodome_aes`` takes it); without a key
+    reading them raises `EncryptedSessionError`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, aes_key: bytes | None = None) -> None:
         self._serde = SafeMsgpackSerializer()
+        self._cipher: Any = None
+        if aes_key is not None:
+            from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+            self._cipher = EncryptedSerializer.from_pycryptodome_aes(
+                self._serde, key=aes_key
+            ).cipher
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Encode like the default serializer (the inspector never writes)."""
@@ -71,7 +101,61 @@ class PlainReader:
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         """Decode any stored value into JSON-able data."""
-        return self._serde.decode_plain(data)
+        typ, raw = data
+        if "+" in typ:
+            inner, cipher = typ.split("+", 1)
+            if self._cipher is None:
+                raise EncryptedSessionError(
+                    f"the session is encrypted ({cipher}); give its key with "
+                    "LANGGRAPH_AES_KEY or --aes-key-file"
+                )
+            try:
+                raw = self._cipher.decrypt(cipher, raw)
+            except (ValueError, KeyError, AssertionError) as exc:
+                raise EncryptedSessionError(
+                    f"the AES key does not decrypt this session ({exc}); check "
+                    "LANGGRAPH_AES_KEY or --aes-key-file"
+                ) from None
+            typ = inner
+        return self._serde.decode_plain((typ, raw))
+
+
+def is_encrypted(result: Any) -> bool:
+    """Whether a read failed because the session is encrypted and no key opens it."""
+    return isinstance(result, EncryptedSessionError)
+
+
+def count_messages(found: CheckpointTuple, channel: str) -> int:
+    """Messages in a checkpoint's conversation channel: ``lgrs``'s one message count."""
+    msgs = found.checkpoint["channel_values"].get(channel)
+    return len(msgs) if isinstance(msgs, list) else 0
+
+
+_FUNCTIONAL = ("__end__", "__previous__")
+
+
+def state_values(
+    checkpoint: Mapping[str, Any], channel: str
+) -> tuple[str | None, dict[str, Any], Any]:
+    """``(api, state, values)`` of a checkpoint.
+
+    `api` is ``"graph"`` (a `StateGraph`), ``"functional"`` (``@entrypoint``)
+    or None when the checkpoint does not say (an input checkpoint holds only
+    ``__start__``). `values` is what LangGraph's ``get_state().values`` holds
+    (all state channels; an entrypoint's return value), None when unknown;
+    `state` is what ``lgrs show`` lists besides the conversation.
+    """
+    values = checkpoint.get("channel_values") or {}
+    versions = checkpoint.get("channel_versions") or {}
+    fields = {k: v for k, v in sorted(values.items()) if not internal(k)}
+    if any(k in versions for k in _FUNCTIONAL):
+        state = {"return": values["__end__"]} if "__end__" in values else {}
+        return "functional", state, values.get("__end__")
+    if fields or any(k.startswith("branch:to:") for k in versions):
+        return "graph", {k: v for k, v in fields.items() if k != channel}, fields
+    if "__start__" in values:
+        return None, {"input": values["__start__"]}, None
+    return None, {}, None
 
 
 # -- time ------------------------------------------------------------------------------
@@ -118,14 +202,17 @@ class SessionSummary:
     session_id: str
     updated_at: datetime
     messages: int | None
+    """Messages in the root graph's newest state; None when it cannot be read."""
     checkpoints: int
-    """Checkpoints of the root namespace."""
+    """Stored checkpoints in all the session's namespaces (root and subgraphs)."""
     ttl: float | None
     """Seconds before the session expires if unused; None: never."""
     keys: int
     bytes: int | None
     """Memory of the session's keys (``MEMORY USAGE``); None if not allowed."""
     latest_checkpoint_id: str | None
+    encrypted: bool = False
+    """Written through an `EncryptedSerializer` whose key the reader lacks."""
     error: str | None = None
     """Why the newest checkpoint could not be read; None when it could."""
 
@@ -140,6 +227,7 @@ class SessionSummary:
             "keys": self.keys,
             "bytes": self.bytes,
             "latestCheckpointId": self.latest_checkpoint_id,
+            "encrypted": self.encrypted,
             "error": self.error,
         }
 
@@ -162,9 +250,17 @@ class Conversation:
     metadata: dict[str, Any]
     """The checkpoint's metadata (``source``, ``step``, ``user_id``...)."""
     checkpoints: int
-    """Checkpoints on the chain that leads to this one."""
+    """Stored checkpoints in all the session's namespaces (as `SessionSummary`)."""
     namespaces: list[str]
     ttl: float | None
+    api: str | None = None
+    """``graph``, ``functional`` or None (unknown): see `state_values`."""
+    values: Any = None
+    """What LangGraph's ``get_state().values`` holds, as plain data; None when unknown."""
+    messages: int = 0
+    """Messages in this checkpoint's conversation channel."""
+    encrypted: bool = False
+    """Encrypted and no key: only the id, times, counts and TTL are shown."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lgrs show --json`` shape."""
@@ -176,10 +272,14 @@ class Conversation:
             "updatedAt": iso(self.updated_at),
             "ttl": self.ttl,
             "checkpoints": self.checkpoints,
+            "messages": self.messages,
             "namespaces": self.namespaces,
+            "api": self.api,
             "turns": self.turns,
             "pendingInterrupts": self.pending,
             "state": self.state,
+            "values": self.values,
+            "encrypted": self.encrypted,
             "metadata": self.metadata,
         }
 
@@ -189,6 +289,7 @@ def export_metadata(conv: Conversation) -> dict[str, Any]:
     tools = {c["name"] for t in conv.turns for c in t.get("toolCalls", []) if c.get("name")}
     return {
         "totalTurns": len(conv.turns),
+        "messages": conv.messages,
         "checkpoints": conv.checkpoints,
         "namespaces": conv.namespaces,
         "toolsUsed": sorted(tools),
@@ -260,7 +361,7 @@ def turn(index: int, msg: Any, when: datetime | None, calls: dict[str, str]) -> 
 
     Keys always present: ``index, role, content, timestamp``; the others only
     when the message carries them: ``id, name, contentBlocks, toolCalls,
-    toolCallId, toolName, status, model, tokenUsage``. `calls` maps tool-call
+    toolCallId, toolName, status, artifact, model, tokenUsage``. `calls` maps tool-call
     ids to tool names; it is filled from AI turns and used for tool results.
     """
     if not isinstance(msg, dict) or "type" not in msg:
@@ -289,6 +390,8 @@ def turn(index: int, msg: Any, when: datetime | None, calls: dict[str, str]) -> 
             calls[str(call["id"])] = str(call["name"])
     if tool_calls:
         out["toolCalls"] = tool_calls
+    if msg.get("artifact") is not None:  # a tool's content_and_artifact output
+        out["artifact"] = msg["artifact"]
     if msg.get("tool_call_id"):
         out["toolCallId"] = msg["tool_call_id"]
         out["toolName"] = msg.get("name") or calls.get(str(msg["tool_call_id"]))
@@ -311,23 +414,15 @@ def turn(index: int, msg: Any, when: datetime | None, calls: dict[str, str]) -> 
 # -- checkpoints -----------------------------------------------------------------------
 
 
-def pending_interrupts(found: CheckpointTuple) -> list[dict[str, Any]]:
-    """``interrupt()`` calls of a checkpoint still waiting for an answer.
-
-    They are the checkpoint's pending writes on ``__interrupt__``; a task
-    that already has a ``__resume__`` write has been answered. Each item is
-    ``{id, taskId, value, question}``.
-    """
-    writes = found.pending_writes or []
-    answered = {task for task, channel, _ in writes if channel == RESUME}
-    pending = []
-    for task, channel, value in writes:
-        if channel != INTERRUPT or task in answered:
+def _interrupt_items(found: CheckpointTuple) -> list[dict[str, Any]]:
+    items = []
+    for task, channel, value in found.pending_writes or []:
+        if channel != INTERRUPT:
             continue
         for item in value if isinstance(value, list) else [value]:
             wrapped = isinstance(item, dict) and "value" in item
             payload = item["value"] if wrapped else item
-            pending.append(
+            items.append(
                 {
                     "id": item.get("id") if wrapped else None,
                     "taskId": task,
@@ -335,7 +430,43 @@ def pending_interrupts(found: CheckpointTuple) -> list[dict[str, Any]]:
                     "question": question_of(payload),
                 }
             )
-    return pending
+    return items
+
+
+def finished_tasks(found: CheckpointTuple) -> set[str]:
+    """Ids of the tasks of the open step that finished: those with an output write.
+
+    LangGraph's rule (``langgraph.pregel._task_status``): a task that ran to
+    the end records at least one write that is not a control write
+    (``__interrupt__``, ``__resume__``, ``__error__``); a task paused at an
+    interrupt records control writes only.
+    """
+    return {
+        str(task)
+        for task, channel, _ in found.pending_writes or []
+        if channel not in _CONTROL and task != NULL_TASK_ID
+    }
+
+
+def raised_interrupts(found: CheckpointTuple) -> list[dict[str, Any]]:
+    """Every ``interrupt()`` raised in the step that runs from a checkpoint, answered or not.
+
+    This is what ``get_state_history`` reports for a past checkpoint. Each
+    item is ``{id, taskId, value, question}``: `value` is the whole payload
+    (options, schema, anything the application passed).
+    """
+    return _interrupt_items(found)
+
+
+def pending_interrupts(found: CheckpointTuple) -> list[dict[str, Any]]:
+    """``interrupt()`` calls still waiting for an answer (what ``get_state`` reports).
+
+    An interrupt waits while its task has not finished; a ``__resume__``
+    write alone does not finish a task (it may answer an earlier question
+    while the task waits on a later one).
+    """
+    done = finished_tasks(found)
+    return [i for i in _interrupt_items(found) if str(i["taskId"]) not in done]
 
 
 def nodes_run(found: CheckpointTuple, parent: CheckpointTuple | None) -> list[str]:
@@ -344,18 +475,6 @@ def nodes_run(found: CheckpointTuple, parent: CheckpointTuple | None) -> list[st
     before = (parent.checkpoint.get("versions_seen") or {}) if parent else {}
     skip = ("__input__", "__interrupt__")  # bookkeeping entries, not nodes
     return sorted(n for n, v in seen.items() if n not in skip and v != before.get(n))
-
-
-def next_nodes(found: CheckpointTuple) -> list[str]:
-    """Nodes triggered but not yet run (a StateGraph's ``branch:to:<node>`` channels)."""
-    versions = found.checkpoint.get("channel_versions") or {}
-    seen = found.checkpoint.get("versions_seen") or {}
-    nodes = []
-    for channel, version in versions.items():
-        node = channel.removeprefix("branch:to:")
-        if node != channel and str(version) > str((seen.get(node) or {}).get(channel, "")):
-            nodes.append(node)
-    return sorted(nodes)
 
 
 def written(found: CheckpointTuple, parent: CheckpointTuple | None) -> list[str]:
@@ -441,6 +560,11 @@ def export_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "inputTokens": _blank(usage.get("input")),
                 "outputTokens": _blank(usage.get("output")),
                 "totalTokens": _blank(usage.get("total")),
+                "artifact": (
+                    ""
+                    if t.get("artifact") is None
+                    else json.dumps(t["artifact"], ensure_ascii=False, default=str)
+                ),
             }
         )
     return rows

@@ -11,10 +11,7 @@ import sys
 __all__ = ["main"]
 
 try:
-    from .app import cli
-    from .migrate import migrate
-
-    cli.add_command(migrate)
+    from .app import cli  # registers `migrate`, loaded when it runs (app._Lazy)
 except ImportError as exc:  # pragma: no cover - exercised without the extra installed
     if exc.name not in ("click", "rich") and not str(exc.name or "").startswith(
         ("click.", "rich.")

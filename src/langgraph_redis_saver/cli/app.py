@@ -22,10 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
-import redis.exceptions
-from rich.progress import Progress
 
-from langgraph_redis_saver import __version__
 from langgraph_redis_saver._urls import (
     DEFAULT_URL,
     NEEDS_PASSWORD,
@@ -33,19 +30,19 @@ from langgraph_redis_saver._urls import (
     mask_url,
     needs_password,
 )
-from langgraph_redis_saver.browse import (
-    CSV_COLUMNS,
-    DEFAULT_CHANNEL,
-    Browser,
-    SessionNotFoundError,
-    export_rows,
-    one_line,
-)
-from langgraph_redis_saver.cli import output
+from langgraph_redis_saver._version import __version__
 from langgraph_redis_saver.cli.files import create, export_filename
 from langgraph_redis_saver.cli.sanitize import inert
-from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError
+from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError, SessionNotFoundError
 from langgraph_redis_saver.keys import DEFAULT_PREFIX
+
+if TYPE_CHECKING:
+    from langgraph_redis_saver.browse import Browser
+
+# `lgrs --help` and usage errors import only click: redis, rich, LangGraph and
+# langchain-core load inside the commands that need them (see tests/cli).
+DEFAULT_CHANNEL = "messages"
+"""The state key of the conversation (`langgraph_redis_saver.browse.DEFAULT_CHANNEL`)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +71,27 @@ class Settings:
     host: str | None = None
     port: int | None = None
     password: str | None = None
+    aes_key_file: Path | None = None
+    aes_key_env: str | None = None
+
+    def aes_key(self) -> bytes | None:
+        """The AES key of encrypted sessions: ``--aes-key-file``, else ``LANGGRAPH_AES_KEY``.
+
+        The same key LangGraph's ``EncryptedSerializer.from_pycryptodome_aes``
+        takes: 16, 24 or 32 bytes (a trailing newline in the file is ignored).
+        """
+        if self.aes_key_file is not None:
+            key = self.aes_key_file.read_bytes().rstrip(b"\r\n")
+            source = f"the key in {inert(self.aes_key_file, one_line=True)}"
+        elif self.aes_key_env:
+            key, source = self.aes_key_env.encode(), "LANGGRAPH_AES_KEY"
+        else:
+            return None
+        if len(key) not in (16, 24, 32):
+            raise click.UsageError(
+                f"{source} is {len(key)} bytes; an AES key is 16, 24 or 32 bytes"
+            )
+        return key
 
     def connection(self) -> tuple[str, dict[str, Any]]:
         """The Redis URL and client options."""
@@ -119,6 +137,8 @@ def _password(url: str) -> str | None:
 @contextmanager
 def errors(settings: Settings) -> Iterator[None]:
     """Turn library and Redis errors into one-line messages with exit code 1."""
+    import redis.exceptions
+
     try:
         yield
     except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
@@ -179,10 +199,16 @@ def _inert_warnings() -> Iterator[None]:
 @contextmanager
 def browse(settings: Settings) -> Iterator[Browser]:
     """A connected `Browser`; use inside `errors`."""
+    from langgraph_redis_saver.browse import Browser
+
     url, kwargs = settings.connection()
     channel = settings.channel or DEFAULT_CHANNEL
     with Browser.from_url(
-        url, prefix=settings.key_prefix, channel=channel, client_kwargs=kwargs
+        url,
+        prefix=settings.key_prefix,
+        channel=channel,
+        client_kwargs=kwargs,
+        aes_key=settings.aes_key(),
     ) as browser:
         yield browser
 
@@ -220,8 +246,19 @@ def _channel_option(f: F, envvar: str | None = None) -> F:
     )(f)
 
 
+def _aes_option(f: F) -> F:
+    return click.option(
+        "--aes-key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="AES key of sessions written through LangGraph's EncryptedSerializer. "
+        "Default: $LANGGRAPH_AES_KEY. Without it they show as encrypted.",
+    )(f)
+
+
 def _environment_options(f: F) -> F:
     """The group's options and the variables they read (``REDIS_HOST`` etc. have no flag)."""
+    f = _aes_option(f)
     f = _channel_option(f, "LGRS_CHANNEL")
     f = _prefix_option(f, "LGRS_PREFIX")
     f = _url_option(f, "REDIS_URL")
@@ -229,6 +266,7 @@ def _environment_options(f: F) -> F:
         ("redis_host", "REDIS_HOST", click.STRING),
         ("redis_port", "REDIS_PORT", click.STRING),
         ("redis_password", "REDIS_PASSWORD", click.STRING),
+        ("aes_key", "LANGGRAPH_AES_KEY", click.STRING),
     ):
         f = click.option(f"--{name.replace('_', '-')}", name, envvar=envvar, type=kind,
                          hidden=True, expose_value=True)(f)  # fmt: skip
@@ -245,10 +283,17 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     @_url_option
     @_prefix_option
     @_channel_option
+    @_aes_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/cli.md).")
     @functools.wraps(f)
     def command(
-        *, url: str | None, prefix: str | None, channel: str | None, as_json: bool, **kwargs: Any
+        *,
+        url: str | None,
+        prefix: str | None,
+        channel: str | None,
+        aes_key_file: Path | None,
+        as_json: bool,
+        **kwargs: Any,
     ) -> Any:
         group = click.get_current_context().find_object(Settings) or Settings()
         settings = dataclasses.replace(
@@ -257,6 +302,7 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
             prefix=prefix or group.prefix,
             as_json=as_json,
             channel=channel or group.channel,
+            aes_key_file=aes_key_file or group.aes_key_file,
         )
         with errors(settings):
             return f(settings, **kwargs)
@@ -309,6 +355,35 @@ class _Group(click.Group):
         return list(self.commands)
 
 
+class _Lazy(click.Command):
+    """A command whose module loads only when the command runs (or shows its help).
+
+    The group's help lists it from `summary` alone, so ``lgrs --help`` does
+    not import what the command needs; ``tests/cli`` checks that the summary
+    is the loaded command's own.
+    """
+
+    def __init__(self, name: str, summary: str, load: Callable[[], click.Command]) -> None:
+        super().__init__(name, help=summary)
+        self._load = load
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The context belongs to the real command: click runs ctx.command.
+        return self._load().make_context(info_name, args, parent, **extra)
+
+
+def _migrate() -> click.Command:
+    from .migrate import migrate
+
+    return migrate
+
+
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="lgrs")
 @_environment_options
@@ -318,9 +393,11 @@ def cli(
     url: str | None,
     prefix: str | None,
     channel: str | None,
+    aes_key_file: Path | None,
     redis_host: str | None,
     redis_port: str | None,
     redis_password: str | None,
+    aes_key: str | None,
 ) -> None:
     """Inspect LangGraph sessions stored by langgraph-redis-saver.
 
@@ -342,7 +419,14 @@ def cli(
             )
         port = int(redis_port)
     ctx.obj = Settings(
-        url, prefix, channel=channel, host=redis_host, port=port, password=redis_password
+        url,
+        prefix,
+        channel=channel,
+        host=redis_host,
+        port=port,
+        password=redis_password,
+        aes_key_file=aes_key_file,
+        aes_key_env=aes_key,
     )
     ctx.with_resource(_inert_warnings())
 
@@ -368,6 +452,8 @@ def sessions(
     before it expires, and memory used. Served from the saver's sessions
     index (no KEYS, no SCAN).
     """
+    from . import output
+
     if legacy:
         from .migrate import sessions_legacy
 
@@ -423,6 +509,8 @@ def show(
     fields (turn_count, is_complete, ...). Long contents are cut unless
     --full; --json always gives everything.
     """
+    from . import output
+
     with browse(settings) as b:
         try:
             ns = b.resolve_namespace(session, namespace) if namespace else ""
@@ -471,6 +559,8 @@ def history(
     the node(s) that ran, the state fields they wrote, the nodes to run
     next, and the time.
     """
+    from . import output
+
     if checkpoint_id and diff:
         raise click.UsageError("use --checkpoint or --diff, not both")
     render: Callable[..., None]
@@ -493,6 +583,10 @@ def history(
 
 
 def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False) -> None:
+    from langgraph_redis_saver.browse import CSV_COLUMNS, export_rows
+
+    from . import output
+
     if fmt == "csv":
         terminal = out is output.stdout_text() and output.stdout_is_terminal()
         output.write_csv(export_rows(doc), CSV_COLUMNS, out, raw=raw_csv, terminal=terminal)
@@ -561,6 +655,8 @@ def export(
     --json then prints a summary of the files. CSV cells that start like a
     formula get a leading ' (--raw-csv keeps them as stored).
     """
+    from . import output
+
     if bool(session) == all_sessions:
         raise click.UsageError("give one SESSION, or --all with --output DIR")
     if all_sessions and target is None:
@@ -594,7 +690,8 @@ def export(
         else:
             assert target is not None
             ids = b.session_ids(user=user, since=since)
-            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite)
+            bar = not settings.as_json
+            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite, bar=bar)
     for failed in summary["errors"]:
         _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
@@ -615,14 +712,25 @@ def _export_all(
     options: dict[str, Any],
     raw_csv: bool,
     overwrite: bool,
+    *,
+    bar: bool,
 ) -> dict[str, Any]:
-    """One file per session; a session that fails is reported in ``errors``, not fatal."""
+    """One file per session; a session that fails is reported in ``errors``, not fatal.
+
+    A progress bar shows on stderr when `bar` and stderr is a terminal.
+    """
+    from rich.progress import Progress
+
+    from langgraph_redis_saver.browse import one_line
+
+    from . import output
+
     directory.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
     failures: list[dict[str, str]] = []
     err = output.console(stderr=True)
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+    with Progress(console=err, transient=True, disable=not (bar and err.is_terminal)) as progress:
         task = progress.add_task("exporting", total=len(ids))
         for thread_id, doc, error in b.iter_exports(ids, **options):
             progress.advance(task)
@@ -713,6 +821,8 @@ def delete(
 def _report_delete(
     settings: Settings, plan: list[dict[str, Any]], nkeys: int, *, dry_run: bool, what: str
 ) -> None:
+    from . import output
+
     if settings.as_json:
         output.echo_json({"dryRun": dry_run, "sessions": plan, "keys": nkeys})
     elif dry_run:
@@ -732,6 +842,8 @@ def stats(settings: Settings) -> None:
     Scans the keys under the prefix (SCAN, never KEYS) and sums MEMORY
     USAGE; memory is shown as '-' where MEMORY is not allowed.
     """
+    from . import output
+
     with browse(settings) as b:
         result = b.stats()
     if settings.as_json:
@@ -758,6 +870,8 @@ def doctor(settings: Settings, sample: int) -> None:
     and keys under the prefix that never expire. Each finding comes with a
     fix. Exits with 1 when a check finds an error.
     """
+    from . import output
+
     with browse(settings) as b:
         from .migrate import doctor_finding
 
@@ -769,3 +883,8 @@ def doctor(settings: Settings, sample: int) -> None:
         output.render_findings(output.console(), findings, settings.where())
     if failed:
         click.get_current_context().exit(1)
+
+
+cli.add_command(
+    _Lazy("migrate", "Convert legacy pickled sessions into this saver's checkpoints.", _migrate)
+)
