@@ -457,8 +457,10 @@ def test_export_usage_errors(stored: Lgrs) -> None:
 def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     lgrs, write = fresh
     write("a")
-    before = as_json(lgrs("stats", "--json"))
-    del before["server"]
+    # "bytes" is MEMORY USAGE, an estimate that Valkey 8 changes when it
+    # re-encodes a key it only read: compare what a write would change.
+    unchanging = ("server", "bytes")
+    before = {k: v for k, v in as_json(lgrs("stats", "--json")).items() if k not in unchanging}
     plan = as_json(lgrs("delete", "a", "--dry-run", "--json"))
     assert plan["dryRun"] is True
     assert plan["sessions"] == [
@@ -466,7 +468,8 @@ def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     ]
     assert lgrs("delete", "--all", "--dry-run").stdout.strip() == "a"
     after = as_json(lgrs("stats", "--json"))
-    assert {k: v for k, v in after.items() if k != "server"} == before
+    assert {k: v for k, v in after.items() if k not in unchanging} == before
+    assert before["sessions"] == 1 and before["checkpoints"] > 0
 
 
 def test_delete_asks_and_aborts_on_no(fresh: Fresh) -> None:
