@@ -91,6 +91,7 @@ demo: install-cli redis-server  ## the interview story: interrupted, resumed fro
 	@scripts/demo.sh
 
 bench: install redis-server  ## serializer and saver benchmarks (medians, p95, ratios against peers)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_serde.py
 	$(BIN)/python benchmarks/bench_savers.py
 
