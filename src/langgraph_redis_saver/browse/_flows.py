@@ -7,15 +7,18 @@ round trips whatever the number of sessions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
+
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
-from langgraph_redis_saver._records import unpack_typed
+from langgraph_redis_saver._records import COUNTED_TYPE, unpack_typed
 from langgraph_redis_saver.errors import RedisSaverError
-from langgraph_redis_saver.keys import escape
+from langgraph_redis_saver.keys import Field, escape
 
 __all__ = [
     "Counts",
@@ -42,23 +45,39 @@ def message_counts_flow(
 ) -> Flow[dict[str, int | BaseException | None]]:
     """Messages in each session's newest root checkpoint, reading only what that needs.
 
-    Two round trips for any number of sessions: each newest checkpoint
-    (decoded, so a damaged or unreadable one is caught) with its blob list,
-    then the one value of `channel` each. A session without the channel has
-    0 messages; one that cannot be read gets the exception (an
-    `EncryptedSessionError` when it is encrypted and there is no key), and
+    One round trip for any number of sessions whose newest checkpoint carries
+    `Field.LENGTHS` (written by this package's own serializer, well-formed):
+    the count is read from it and nothing is decoded, so listing needs
+    neither the serializer nor LangGraph. The others (older records, other
+    or encrypting serializers, damaged records) are decoded as before, with a
+    second round trip for the one value of `channel` each. A session without
+    the channel has 0 messages; one that cannot be read gets the exception
+    (an `EncryptedSessionError` when it is encrypted and there is no key), and
     one whose checkpoint is gone gets None.
     """
     ids = [t for t, cid in latest.items() if cid]
     spaces = {t: ctx.keys.namespace(t, "") for t in ids}
     records = yield from pipeline_flow(
-        [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids]
+        [
+            (
+                "HMGET",
+                spaces[t].record(str(latest[t])),
+                Field.LENGTHS,
+                Field.CHECKPOINT,
+                Field.BLOBS,
+            )
+            for t in ids
+        ]
     )
     prefix = escape(channel) + ":"
     wanted: dict[str, str] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
-    for t, (raw_cp, raw_blobs) in zip(ids, records, strict=True):
+    for t, (raw_lengths, raw_cp, raw_blobs) in zip(ids, records, strict=True):
         if raw_cp is None:
+            continue
+        recorded = _recorded_length(raw_lengths, raw_cp, channel)
+        if recorded is not None:
+            counts[t] = recorded
             continue
         try:
             ctx.serde.loads_typed(unpack_typed(raw_cp, spaces[t].record(str(latest[t]))))
@@ -82,6 +101,24 @@ def message_counts_flow(
             continue
         counts[t] = len(value) if isinstance(value, list) else 0
     return counts
+
+
+def _recorded_length(raw_lengths: bytes | None, raw_cp: bytes, channel: str) -> int | None:
+    """`channel`'s length from a record's `Field.LENGTHS`, or None to decode instead.
+
+    Trusted only beside a checkpoint of this package's own serializer that is
+    well-formed msgpack (checked without the serializer): a record edited by
+    hand, or written by another serializer, is decoded and so reported.
+    """
+    if raw_lengths is None or not raw_cp.startswith(COUNTED_TYPE.encode() + b"\x00"):
+        return None
+    try:
+        msgpack.unpackb(raw_cp[len(COUNTED_TYPE) + 2 :], strict_map_key=False)
+        lengths = json.loads(raw_lengths)
+    except (ValueError, RecursionError, msgpack.UnpackException):
+        return None
+    found = lengths.get(channel, 0) if isinstance(lengths, dict) else None
+    return found if type(found) is int and found >= 0 else None
 
 
 def scan_flow(pattern: str, count: int = 1000) -> Flow[None]:

@@ -1,0 +1,100 @@
+"""``lgrs sessions`` at scale: message counts from the record, no decoding, no LangGraph."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
+from langgraph_redis_saver._records import COUNTED_TYPE
+from langgraph_redis_saver.keys import Field
+from langgraph_redis_saver.serde import TYPE_TAG
+from support.lgrs_sessions import Lgrs, interview
+
+
+class XorSerializer:
+    """Stands in for LangGraph's EncryptedSerializer: same type suffix, opaque bytes."""
+
+    def __init__(self) -> None:
+        self.inner = SafeMsgpackSerializer()
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        typ, data = self.inner.dumps_typed(obj)
+        return f"{typ}+aes", bytes(b ^ 0x5A for b in data)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        typ, raw = data
+        return self.inner.loads_typed((typ.removesuffix("+aes"), bytes(b ^ 0x5A for b in raw)))
+
+
+@pytest.fixture
+def two(redis_url: str, prefix: str) -> Iterator[Lgrs]:
+    """A plain session and an encrypted one, each with 4 messages."""
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        interview(saver, "plain", ["an answer"])
+        with RedisCheckpointSaver.from_url(
+            redis_url, key_prefix=prefix, serde=XorSerializer()
+        ) as encrypted:
+            interview(encrypted, "secret", ["an answer"])
+        yield Lgrs(redis_url, prefix)
+        saver.clear_all()
+
+
+def _latest_record(lgrs: Lgrs, thread: str) -> tuple[redis.Redis, str]:
+    with RedisCheckpointSaver.from_url(lgrs.url, key_prefix=lgrs.prefix) as saver:
+        ns = saver.keys.namespace(thread, "")
+    client = redis.Redis.from_url(lgrs.url)
+    return client, ns.record(client.get(ns.latest).decode())
+
+
+def test_counted_type_is_the_serializers_tag() -> None:
+    assert COUNTED_TYPE == TYPE_TAG
+
+
+def test_put_records_list_lengths_but_not_for_an_encrypting_serializer(two: Lgrs) -> None:
+    client, plain = _latest_record(two, "plain")
+    assert json.loads(client.hget(plain, Field.LENGTHS)) == {"messages": 4}
+    client, secret = _latest_record(two, "secret")
+    assert client.hget(secret, Field.LENGTHS) is None
+
+
+def test_sessions_counts_from_the_record_and_decodes_older_records(two: Lgrs) -> None:
+    rows = {r["sessionId"]: r for r in json.loads(two("sessions", "--json").stdout)}
+    assert rows["plain"]["messages"] == 4 and rows["secret"]["messages"] is None
+    client, plain = _latest_record(two, "plain")
+    client.hset(plain, Field.LENGTHS, json.dumps({"messages": 7}))
+    rows = {r["sessionId"]: r for r in json.loads(two("sessions", "--json").stdout)}
+    assert rows["plain"]["messages"] == 7  # read from the record, nothing decoded
+    client.hdel(plain, Field.LENGTHS)  # as written before the field existed
+    rows = {r["sessionId"]: r for r in json.loads(two("sessions", "--json").stdout)}
+    assert rows["plain"]["messages"] == 4
+
+
+@pytest.mark.parametrize("bad", [b"[]", b'{"messages": -1}', b'{"messages": "4"}', b"{"])
+def test_sessions_decodes_when_lengths_is_not_a_count(two: Lgrs, bad: bytes) -> None:
+    client, plain = _latest_record(two, "plain")
+    client.hset(plain, Field.LENGTHS, bad)
+    rows = {r["sessionId"]: r for r in json.loads(two("sessions", "--json").stdout)}
+    assert rows["plain"]["messages"] == 4
+
+
+def test_sessions_imports_neither_langgraph_nor_langchain(two: Lgrs) -> None:
+    """Listing sessions whose records carry their lengths loads no LangGraph."""
+    with RedisCheckpointSaver.from_url(two.url, key_prefix=two.prefix) as saver:
+        saver.delete_thread("secret")  # an encrypted session is decoded to be counted
+    code = (
+        "import sys\n"
+        "from langgraph_redis_saver.cli import main\n"
+        f"sys.argv = ['lgrs', '--url', {two.url!r}, '--prefix', {two.prefix!r}, 'sessions']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('langgraph', 'langchain_core', 'langsmith', 'pydantic')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
