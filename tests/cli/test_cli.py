@@ -466,9 +466,10 @@ def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     ]
     assert lgrs("delete", "--all", "--dry-run").stdout.strip() == "a"
     after = as_json(lgrs("stats", "--json"))
-    # Reads may finish Redis's incremental rehash of a checkpoint hash (its
-    # fields outgrow the first table), which only frees memory.
-    assert after.pop("bytes") <= before.pop("bytes")
+    # Not bytes: MEMORY USAGE of a checkpoint hash changes under reads alone
+    # (they finish Redis's incremental rehash once its fields outgrow the
+    # first table), so it says nothing about whether anything was written.
+    del after["bytes"], before["bytes"]
     assert {k: v for k, v in after.items() if k != "server"} == before
 
 

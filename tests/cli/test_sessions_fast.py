@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +14,10 @@ import redis
 
 from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
 from langgraph_redis_saver._records import COUNTED_TYPE
-from langgraph_redis_saver.keys import Field
+from langgraph_redis_saver.browse import Browser
+from langgraph_redis_saver.keys import Field, KeySchema
 from langgraph_redis_saver.serde import TYPE_TAG
-from support.lgrs_sessions import Lgrs, interview
+from support.lgrs_sessions import CHAT, SUBGRAPH, Lgrs, interview, write_sessions
 
 
 class XorSerializer:
@@ -98,3 +100,73 @@ def test_sessions_imports_neither_langgraph_nor_langchain(two: Lgrs) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+# -- sizes: one lua/sizes.lua call per session ------------------------------------------
+
+
+@pytest.fixture
+def stored_all(redis_url: str, prefix: str) -> Iterator[Lgrs]:
+    """Sessions of every shape the CLI tests use, subgraph namespaces included."""
+    write_sessions(redis_url, prefix)
+    yield Lgrs(redis_url, prefix)
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        saver.clear_all()
+
+
+def test_sessions_sizes_agree_with_the_key_by_key_walk(stored_all: Lgrs) -> None:
+    with Browser.from_url(stored_all.url, prefix=stored_all.prefix) as b:
+        b.sessions()  # reads finish Redis's incremental rehash: sizes are stable after
+        ids = b.session_ids()
+        walked = b.session_sizes(ids)
+        counts = {t: len(b.namespaces(t)) for t in ids}
+        rows = {r.session_id: r for r in b.sessions()}
+        checkpoints = b._walk(ids).checkpoints
+    assert SUBGRAPH in rows and counts[SUBGRAPH] > 1
+    for t in ids:
+        assert (rows[t].keys, rows[t].bytes) == walked[t], t
+        assert rows[t].checkpoints == checkpoints[t], t
+        assert rows[t].keys > 0 and rows[t].bytes
+
+
+def test_sessions_without_memory_permission_count_keys_but_not_bytes(stored_all: Lgrs) -> None:
+    admin = redis.Redis.from_url(stored_all.url)
+    user = f"nomem-{uuid.uuid4().hex[:8]}"
+    admin.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-memory")
+    try:
+        host = stored_all.url.split("//", 1)[1]
+        url = f"redis://{user}:pw@{host}"
+        with Browser.from_url(stored_all.url, prefix=stored_all.prefix) as b:
+            full = {r.session_id: r for r in b.sessions()}
+        with Browser.from_url(url, prefix=stored_all.prefix) as b:
+            rows = {r.session_id: r for r in b.sessions()}
+    finally:
+        admin.execute_command("ACL", "DELUSER", user)
+        admin.close()
+    assert set(rows) == set(full)
+    for t, row in rows.items():
+        assert (
+            row.bytes is None
+            and row.keys == full[t].keys
+            and row.checkpoints == full[t].checkpoints
+        )
+
+
+def test_a_session_whose_sizes_fail_hides_no_other(stored_all: Lgrs) -> None:
+    client = redis.Redis.from_url(stored_all.url)
+    ks = KeySchema(stored_all.prefix)
+    timeline = ks.namespace(CHAT, "").timeline
+    ids = client.zrange(timeline, 0, -1)
+    record = ks.namespace(CHAT, "").record(ids[0].decode())
+    saved = client.dump(record)
+    client.delete(record)
+    client.set(record, b"not a hash")  # HGET in the script fails with WRONGTYPE
+    try:
+        with Browser.from_url(stored_all.url, prefix=stored_all.prefix) as b:
+            rows = {r.session_id: r for r in b.sessions()}
+    finally:
+        client.delete(record)
+        client.restore(record, 0, saved)
+        client.close()
+    assert rows[CHAT].checkpoints == len(ids) and rows[CHAT].bytes is None
+    assert all(r.bytes for t, r in rows.items() if t != CHAT)

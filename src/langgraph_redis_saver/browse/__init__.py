@@ -44,10 +44,12 @@ from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 from ._doctor import Finding, run_checks
 from ._flows import (
     PIPELINE_CHUNK,
+    Size,
     counts_flow,
     message_counts_flow,
     pipeline_flow,
     scan_flow,
+    sizes_flow,
 )
 from ._plain import (
     CSV_COLUMNS,
@@ -263,24 +265,27 @@ class Browser:
             page=limit or LIST_PAGE,
         )
         infos = self._run(flow)
-        ids = [i.thread_id for i in infos]
-        walk = self._walk(ids)
         latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
         messages = self._run(message_counts_flow(self._ctx, latest, self.channel))
-        sizes = self.session_sizes(ids, keys=walk.keys)
+        sizes = self._run(sizes_flow(self._ctx, [i.thread_id for i in infos]))
+        failed = [t for t, size in sizes.items() if not isinstance(size, Size)]
+        if failed:  # a key of the wrong type: sizes unknown, checkpoints still counted
+            for t, c in self._run(counts_flow(self._ctx, failed)).items():
+                sizes[t] = Size(keys=0, bytes=None, checkpoints=c.checkpoints)
         rows = []
         for info in infos:
             count = messages[info.thread_id]  # an exception: one bad session hides no other
-            nkeys, nbytes = sizes[info.thread_id]
+            size = sizes[info.thread_id]
+            assert isinstance(size, Size)
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
                     messages=count if isinstance(count, int) else None,
-                    checkpoints=walk.checkpoints[info.thread_id],
+                    checkpoints=size.checkpoints,
                     ttl=info.ttl,
-                    keys=nkeys,
-                    bytes=nbytes,
+                    keys=size.keys,
+                    bytes=size.bytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
                     encrypted=is_encrypted(count),
                     error=one_line(count) if isinstance(count, BaseException) else None,

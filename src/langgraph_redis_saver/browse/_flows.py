@@ -19,6 +19,7 @@ from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
 from langgraph_redis_saver._records import COUNTED_TYPE, unpack_typed
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import Field, escape
+from langgraph_redis_saver.lua import calls
 
 __all__ = [
     "Counts",
@@ -26,6 +27,7 @@ __all__ = [
     "message_counts_flow",
     "pipeline_flow",
     "scan_flow",
+    "sizes_flow",
 ]
 
 PIPELINE_CHUNK = 2000
@@ -155,6 +157,49 @@ def counts_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Count
     for (t, _), n in zip(pairs, cards, strict=True):
         total[t] += int(_ok(n, 0))
     return {t: Counts(checkpoints=total[t], namespaces=spaces[t]) for t in thread_ids}
+
+
+@dataclass(frozen=True)
+class Size:
+    """What one session takes in Redis (`sizes_flow`)."""
+
+    keys: int
+    """Live keys the session's indexes name."""
+    bytes: int | None
+    """Their ``MEMORY USAGE`` sum; None when the user may not run ``MEMORY``."""
+    checkpoints: int
+    """Stored checkpoints in every namespace (the `Counts.checkpoints` definition)."""
+
+
+def sizes_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Size | BaseException]]:
+    """`Size` of each session; two round trips for any number of sessions.
+
+    A session whose walk fails (a key of the wrong type) gets the error.
+
+    The namespaces of each session, then one lua/sizes.lua call per session
+    (pipelined) that walks its keys and sums ``MEMORY USAGE`` server-side:
+    a listing sends two commands per session, not one per key.
+    """
+    members = yield from pipeline_flow(
+        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids]
+    )
+    calls_: list[Command] = []
+    for t, reply in zip(thread_ids, members, strict=True):
+        spaces = sorted({m.decode() for m in _ok(reply, set())} | {""})
+        nks = [ctx.keys.namespace(t, ns) for ns in spaces]
+        calls_.append(calls.sizes(nks, namespaces_set=nks[0].namespaces))
+    replies: list[Any] = []
+    for start in range(0, len(calls_), PIPELINE_CHUNK):
+        chunk = calls_[start : start + PIPELINE_CHUNK]
+        replies += yield Batch(chunk, tolerate=frozenset(range(len(chunk))))
+    sizes: dict[str, Size | BaseException] = {}
+    for t, reply in zip(thread_ids, replies, strict=True):
+        if isinstance(reply, BaseException):
+            sizes[t] = reply  # one damaged session hides no other
+            continue
+        n, b, c = reply
+        sizes[t] = Size(keys=int(n), bytes=None if b < 0 else int(b), checkpoints=int(c))
+    return sizes
 
 
 def _ok(reply: Any, default: Any) -> Any:
