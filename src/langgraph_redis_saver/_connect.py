@@ -15,7 +15,8 @@ import redis.cluster
 import redis.retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from ._urls import NEEDS_PASSWORD, mask_url, needs_password
+from ._drive import password_hint
+from ._urls import mask_url
 from .errors import ConfigurationError
 
 __all__ = ["RETRY_BACKOFF_BASE", "RETRY_BACKOFF_CAP", "Connection", "connect", "connection_kwargs"]
@@ -89,12 +90,10 @@ def connect(
             cluster = False
         except redis.exceptions.AuthenticationError as exc:
             probe.close()
-            if not needs_password(exc):
+            hint = password_hint(probe, exc, mask_url(url))
+            if hint is exc:
                 raise
-            # redis-py's "HELLO must be called with the client already
-            # authenticated..." does not say what to do.
-            where = mask_url(url)
-            raise redis.exceptions.AuthenticationError(f"{NEEDS_PASSWORD} ({where})") from exc
+            raise hint from exc
         except BaseException:
             probe.close()
             raise

@@ -126,7 +126,10 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             ones are pruned as new ones are written, DeltaChannel-safely.
         compress_threshold: Store channel values of at least this many bytes
             zlib-compressed (level 1). ``None`` (default) never compresses.
-            Readers handle both forms, so it can be turned on at any time.
+            Readers handle both forms, so it can be turned on at any time. A
+            value that would shrink more than 32 times (and is over 64 KiB)
+            is stored uncompressed: readers refuse to inflate more than that
+            (see the decode budget in docs/security.md).
 
     Example:
         ```python

@@ -368,7 +368,12 @@ class Browser:
             thread_ids: The sessions.
             keys: Their keys, when already walked (`session_keys`).
         """
-        owned = self.session_keys(thread_ids) if keys is None else keys
+        if keys is None:  # summed server-side, one lua/sizes.lua call per session
+            sized = self._run(sizes_flow(self._ctx, list(dict.fromkeys(thread_ids))))
+            return {
+                t: (s.keys, s.bytes) if isinstance(s, Size) else (0, None) for t, s in sized.items()
+            }
+        owned = keys
         flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}

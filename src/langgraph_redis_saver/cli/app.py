@@ -192,6 +192,9 @@ def _inert_warnings() -> Iterator[None]:
         _warn(str(message))
 
     with warnings.catch_warnings():
+        # Shown, whatever filters the environment set (PYTHONWARNINGS=error
+        # would turn "skipped one damaged session" into a failure of all).
+        warnings.simplefilter("default")
         warnings.showwarning = show
         yield
 
@@ -888,3 +891,5 @@ def doctor(settings: Settings, sample: int) -> None:
 cli.add_command(
     _Lazy("migrate", "Convert legacy pickled sessions into this saver's checkpoints.", _migrate)
 )
+
+from langgraph_redis_saver.cli import serve as _serve  # noqa: E402, F401  (registers `lgrs serve`)
