@@ -17,7 +17,7 @@ import msgpack
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
 from langgraph_redis_saver._records import COUNTED_TYPE, unpack_typed
-from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver.errors import CheckpointCorruptedError, RedisSaverError
 from langgraph_redis_saver.keys import Field, escape
 from langgraph_redis_saver.lua import calls
 
@@ -34,12 +34,28 @@ PIPELINE_CHUNK = 2000
 """Commands per pipeline in bulk reads: bounds memory on both ends."""
 
 
-def pipeline_flow(commands: Sequence[Command]) -> Flow[list[Any]]:
-    """Run read commands in batches of `PIPELINE_CHUNK` (one round trip per batch)."""
+def pipeline_flow(commands: Sequence[Command], *, tolerate: bool = False) -> Flow[list[Any]]:
+    """Run read commands in batches of `PIPELINE_CHUNK` (one round trip per batch).
+
+    With `tolerate`, an error reply comes back as the exception in its place
+    (one session's damaged key must not fail a listing) instead of raising.
+    """
     replies: list[Any] = []
     for start in range(0, len(commands), PIPELINE_CHUNK):
-        replies += yield Batch(list(commands[start : start + PIPELINE_CHUNK]))
+        chunk = list(commands[start : start + PIPELINE_CHUNK])
+        every = frozenset(range(len(chunk))) if tolerate else frozenset()
+        replies += yield Batch(chunk, tolerate=every)
     return replies
+
+
+def _damaged(exc: Exception) -> Exception:
+    """A per-session error reply, as the session's error (``WRONGTYPE``: changed by hand)."""
+    if "WRONGTYPE" in str(exc):
+        return CheckpointCorruptedError(
+            "a key of this session holds a value of another type, so it was changed "
+            "outside the saver; delete the session or the key"
+        )
+    return exc
 
 
 def message_counts_flow(
@@ -69,12 +85,17 @@ def message_counts_flow(
                 Field.BLOBS,
             )
             for t in ids
-        ]
+        ],
+        tolerate=True,
     )
     prefix = escape(channel) + ":"
     wanted: dict[str, str] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
-    for t, (raw_lengths, raw_cp, raw_blobs) in zip(ids, records, strict=True):
+    for t, record in zip(ids, records, strict=True):
+        if isinstance(record, Exception):
+            counts[t] = _damaged(record)
+            continue
+        raw_lengths, raw_cp, raw_blobs = record
         if raw_cp is None:
             continue
         recorded = _recorded_length(raw_lengths, raw_cp, channel)
@@ -92,8 +113,11 @@ def message_counts_flow(
             counts[t] = 0
         else:
             wanted[t] = spaces[t].blob_prefix + suffix
-    values = yield from pipeline_flow([("GET", key) for key in wanted.values()])
+    values = yield from pipeline_flow([("GET", key) for key in wanted.values()], tolerate=True)
     for (t, key), raw in zip(wanted.items(), values, strict=True):
+        if isinstance(raw, Exception):
+            counts[t] = _damaged(raw)
+            continue
         if raw is None:
             continue
         try:
@@ -143,7 +167,7 @@ class Counts:
 def counts_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Counts]]:
     """`Counts` of each session; two round trips for any number of sessions."""
     members = yield from pipeline_flow(
-        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids]
+        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids], tolerate=True
     )
     spaces = {
         t: sorted({m.decode() for m in _ok(reply, set())} | {""})
@@ -151,7 +175,7 @@ def counts_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Count
     }
     pairs = [(t, ns) for t in thread_ids for ns in spaces[t]]
     cards = yield from pipeline_flow(
-        [("ZCARD", ctx.keys.namespace(t, ns).timeline) for t, ns in pairs]
+        [("ZCARD", ctx.keys.namespace(t, ns).timeline) for t, ns in pairs], tolerate=True
     )
     total = dict.fromkeys(thread_ids, 0)
     for (t, _), n in zip(pairs, cards, strict=True):
@@ -181,17 +205,14 @@ def sizes_flow(ctx: Context, thread_ids: Sequence[str]) -> Flow[dict[str, Size |
     a listing sends two commands per session, not one per key.
     """
     members = yield from pipeline_flow(
-        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids]
+        [("SMEMBERS", ctx.keys.namespace(t, "").namespaces) for t in thread_ids], tolerate=True
     )
     calls_: list[Command] = []
     for t, reply in zip(thread_ids, members, strict=True):
         spaces = sorted({m.decode() for m in _ok(reply, set())} | {""})
         nks = [ctx.keys.namespace(t, ns) for ns in spaces]
         calls_.append(calls.sizes(nks, namespaces_set=nks[0].namespaces))
-    replies: list[Any] = []
-    for start in range(0, len(calls_), PIPELINE_CHUNK):
-        chunk = calls_[start : start + PIPELINE_CHUNK]
-        replies += yield Batch(chunk, tolerate=frozenset(range(len(chunk))))
+    replies = yield from pipeline_flow(calls_, tolerate=True)
     sizes: dict[str, Size | BaseException] = {}
     for t, reply in zip(thread_ids, replies, strict=True):
         if isinstance(reply, BaseException):
