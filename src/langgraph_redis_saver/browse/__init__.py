@@ -4,7 +4,9 @@
 stored value into plain JSON-able data (`PlainReader`), so it works without
 the application's classes and never unpickles anything. It reuses the
 saver's one-round-trip reads and key layout; reads never refresh TTLs, so
-browsing never keeps a session alive. Results are plain dicts and small
+browsing never keeps a session alive. The saver (and LangGraph with it) is
+built on first use: `Browser.sessions` needs neither, so ``lgrs sessions``
+starts fast. Results are plain dicts and small
 dataclasses with the stable camelCase shapes documented in ``docs/cli.md``.
 Nothing here prints.
 
