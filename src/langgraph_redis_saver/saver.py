@@ -38,6 +38,7 @@ from . import _admin, _core
 from ._admin import SessionInfo
 from ._connect import connect
 from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
+from ._lists import ListCache
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer, serde_with_allowlist
@@ -205,6 +206,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             session_index_keys=tuple(session_index_keys),
             max_checkpoints=max_checkpoints_per_session,
             compress_min=compress_threshold or 0,
+            lists=ListCache(),
         )
 
     # -- construction and lifetime ------------------------------------------------

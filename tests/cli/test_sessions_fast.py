@@ -56,7 +56,9 @@ def _latest_record(lgrs: Lgrs, thread: str) -> tuple[redis.Redis, str]:
 
 
 def test_counted_type_is_the_serializers_tag() -> None:
-    assert COUNTED_TYPE == TYPE_TAG
+    from langgraph_redis_saver import _lists
+
+    assert COUNTED_TYPE == _lists.TYPE_TAG == TYPE_TAG
 
 
 def test_put_records_list_lengths_but_not_for_an_encrypting_serializer(two: Lgrs) -> None:

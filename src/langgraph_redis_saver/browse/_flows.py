@@ -16,7 +16,7 @@ import msgpack
 
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
-from langgraph_redis_saver._records import COUNTED_TYPE, unpack_typed
+from langgraph_redis_saver._records import COUNTED_TYPE, unpack_typed, unpack_value
 from langgraph_redis_saver.errors import CheckpointCorruptedError, RedisSaverError
 from langgraph_redis_saver.keys import Field, escape
 from langgraph_redis_saver.lua import calls
@@ -68,10 +68,11 @@ def message_counts_flow(
     the count is read from it and nothing is decoded, so listing needs
     neither the serializer nor LangGraph. The others (older records, other
     or encrypting serializers, damaged records) are decoded as before, with a
-    second round trip for the one value of `channel` each. A session without
-    the channel has 0 messages; one that cannot be read gets the exception
-    (an `EncryptedSessionError` when it is encrypted and there is no key), and
-    one whose checkpoint is gone gets None.
+    second round trip for the one value of `channel` each (with its bases if
+    it is a list link). A session without the channel has 0 messages; one
+    that cannot be read gets the exception (an `EncryptedSessionError` when it
+    is encrypted and there is no key), and one whose checkpoint is gone gets
+    None.
     """
     ids = [t for t, cid in latest.items() if cid]
     spaces = {t: ctx.keys.namespace(t, "") for t in ids}
@@ -89,7 +90,7 @@ def message_counts_flow(
         tolerate=True,
     )
     prefix = escape(channel) + ":"
-    wanted: dict[str, str] = {}
+    wanted: dict[str, list[str]] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
     for t, record in zip(ids, records, strict=True):
         if isinstance(record, Exception):
@@ -108,20 +109,31 @@ def message_counts_flow(
         except (RedisSaverError, RecursionError, UnicodeDecodeError) as exc:
             counts[t] = exc
             continue
-        suffix = next((x for x in suffixes if x.startswith(prefix)), None)
-        if suffix is None:
+        # The channel's value, then the bases of a list link (see _lists).
+        mine = [x for x in suffixes if x.startswith(prefix)]
+        if not mine:
             counts[t] = 0
         else:
-            wanted[t] = spaces[t].blob_prefix + suffix
-    values = yield from pipeline_flow([("GET", key) for key in wanted.values()], tolerate=True)
-    for (t, key), raw in zip(wanted.items(), values, strict=True):
+            wanted[t] = mine
+    flat = [(t, suffix) for t, mine in wanted.items() for suffix in mine]
+    values = yield from pipeline_flow(
+        [("GET", spaces[t].blob_prefix + s) for t, s in flat], tolerate=True
+    )
+    fetched: dict[str, dict[str, bytes | None]] = {}
+    for (t, suffix), raw in zip(flat, values, strict=True):
         if isinstance(raw, Exception):
             counts[t] = _damaged(raw)
             continue
+        fetched.setdefault(t, {})[suffix] = raw
+    for t, mine in wanted.items():
+        if isinstance(counts[t], Exception):
+            continue
+        raw = fetched[t][mine[0]]
         if raw is None:
             continue
+        key = spaces[t].blob_prefix + mine[0]
         try:
-            value = ctx.serde.loads_typed(unpack_typed(raw, key))
+            value = ctx.serde.loads_typed(unpack_value(raw, key, fetched[t]))
         except (RedisSaverError, RecursionError) as exc:  # nested too deeply counts too
             counts[t] = exc
             continue
