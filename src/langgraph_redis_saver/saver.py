@@ -33,13 +33,12 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from redis.backoff import ExponentialWithJitterBackoff
 
 from . import _admin, _core
 from ._admin import SessionInfo
-from ._drive import aiter_flow, arun_flow, iter_flow, password_hint, run_flow
+from ._connect import connect
+from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
 from ._lists import ListCache
-from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer, serde_with_allowlist
@@ -52,10 +51,6 @@ DEFAULT_TTL = timedelta(hours=24)
 _SYNC_TYPES = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_TYPES = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 _CLUSTER_TYPES = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
-RETRY_BACKOFF_BASE = 0.05
-"""First retry waits up to this many seconds (``from_url(retries=...)``); doubles per try."""
-RETRY_BACKOFF_CAP = 2.0
-"""Longest wait between two retries, in seconds."""
 
 
 def _ttl_ms(ttl: float | timedelta | None) -> int:
@@ -131,26 +126,6 @@ def _check_client(client: Any, role: str) -> None:
             "the Redis client was created with decode_responses=True; checkpoints are "
             "binary. Create it without that option, e.g. redis.Redis.from_url(url)"
         )
-
-
-def _connection_kwargs(
-    client_kwargs: dict[str, Any] | None, timeout: float | None, retries: int | None
-) -> dict[str, Any]:
-    """redis-py options for `from_url`: `client_kwargs` plus the timeout and retry options."""
-    kwargs = dict(client_kwargs or {})
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ConfigurationError(
-                f"timeout must be a positive number of seconds, got {timeout!r}"
-            )
-        kwargs.setdefault("socket_timeout", timeout)
-        kwargs.setdefault("socket_connect_timeout", timeout)
-    if retries is not None:
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError(f"retries must be an int >= 0, got {retries!r}")
-        backoff = ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP, base=RETRY_BACKOFF_BASE)
-        kwargs.setdefault("retry", redis.retry.Retry(backoff, retries))
-    return kwargs
 
 
 def _async_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -314,40 +289,10 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             **options: Saver options: ``ttl``, ``key_prefix``, ``serde``,
                 ``refresh_on_read``.
         """
-        kwargs = _connection_kwargs(client_kwargs, timeout, retries)
-        if kwargs.get("decode_responses"):
-            raise ConfigurationError(
-                "decode_responses=True is not supported: checkpoints are binary"
-            )
-        if not isinstance(url, str) or "://" not in url:
-            shown = mask_url(url) if isinstance(url, str) else type(url).__name__
-            raise ConfigurationError(
-                f"expected a Redis URL such as 'redis://localhost:6379/0', got {shown!r:.80}"
-            )
-        try:
-            probe = redis.Redis.from_url(url, **kwargs)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid Redis URL {mask_url(url)!r}: {exc}") from None
-        if cluster is None:
-            try:
-                cluster = bool(probe.info("cluster").get("cluster_enabled"))
-            except redis.exceptions.NoPermissionError:
-                # An ACL user limited to the saver's commands may not run INFO:
-                # treat the server as standalone (pass cluster=True otherwise).
-                cluster = False
-            except redis.exceptions.AuthenticationError as exc:
-                probe.close()
-                hint = password_hint(probe, exc, mask_url(url))
-                if hint is exc:
-                    raise
-                raise hint from exc
-            except BaseException:
-                probe.close()
-                raise
-        client: Any = probe
-        if cluster:
-            probe.close()
-            client = redis.cluster.RedisCluster.from_url(url, **kwargs)
+        conn = connect(
+            url, cluster=cluster, timeout=timeout, retries=retries, client_kwargs=client_kwargs
+        )
+        client, cluster, kwargs = conn.client, conn.cluster, conn.kwargs
         saver = cls(client, cluster=cluster, **options)
         saver._owned = True
         saver._url = url
