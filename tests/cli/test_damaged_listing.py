@@ -14,6 +14,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -84,12 +85,22 @@ def damaged(redis_url: str, prefix: str) -> Iterator[Lgrs]:
         saver.clear_all()
 
 
-def _snapshot(url: str, prefix: str) -> dict[bytes, bytes]:
-    """Every key under the prefix with its DUMP: any write shows as a difference."""
+def _snapshot(url: str, prefix: str) -> dict[bytes, Any]:
+    """Every key under the prefix with its type and value: any write shows as a difference.
+
+    (Not DUMP: a read may rehash a hash, which reorders DUMP's bytes.)
+    """
     client = redis.Redis.from_url(url)
+    read = {
+        b"string": client.get,
+        b"hash": client.hgetall,
+        b"set": client.smembers,
+        b"list": lambda k: client.lrange(k, 0, -1),
+        b"zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+    }
     try:
         keys = sorted(client.scan_iter(match=KeySchema(prefix).prefix_pattern()))
-        return {k: client.dump(k) for k in keys}
+        return {k: (t := client.type(k), read[t](k), client.ttl(k) > 0) for k in keys}
     finally:
         client.close()
 
