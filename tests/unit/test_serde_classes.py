@@ -244,11 +244,17 @@ from pydantic import BaseModel, field_validator, model_validator
 def hit(name):
     Path(CANARY_DIR, name).write_text("ran")
 
+READ_BY_DECODERS = (
+    "__module__", "__qualname__", "__name__", "__dict__", "__mro__", "__bases__",
+    "__pydantic_fields__", "__private_attributes__", "__pydantic_generic_metadata__",
+    "__dataclass_fields__", "__del__", "__hash__", "__eq__",
+)
+
 class Meta(type(BaseModel)):
     def __call__(cls, *a, **k):
         hit("meta_call"); return super().__call__(*a, **k)
     def __getattribute__(cls, name):
-        if not name.startswith("__") or name in ("__module__", "__qualname__"):
+        if not name.startswith("__") or name in READ_BY_DECODERS:
             hit("meta_getattribute")
         return super().__getattribute__(name)
     def __instancecheck__(cls, obj):
@@ -293,6 +299,16 @@ class Data:
     def __setstate__(self, state):
         hit("dc_setstate")
 
+class DataMeta(type):
+    def __getattribute__(cls, name):
+        if not name.startswith("__") or name in READ_BY_DECODERS:
+            hit("dc_meta_getattribute")
+        return super().__getattribute__(name)
+
+@dataclasses.dataclass
+class MetaData(metaclass=DataMeta):
+    x: int = 0
+
 @dataclasses.dataclass
 class Finalized:
     x: int = 0
@@ -326,21 +342,29 @@ def test_hostile_stored_classes_rebuild_without_running_hooks(
 ) -> None:
     module, canary_dir = hooks
     serde = SafeMsgpackSerializer()
-    values = serde.loads_typed(
-        (
-            TYPE_TAG,
-            b"\x01"
-            + msgpack.packb(
-                [
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"x": 5}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Data", 2, {"x": 6}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Tup", 4, {"x": 7}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Color", 3, "red"])),
-                ]
-            ),
+    with pytest.warns(StoredDataWarning, match="no longer defined"):
+        values = serde.loads_typed(
+            (
+                TYPE_TAG,
+                b"\x01"
+                + msgpack.packb(
+                    [
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"x": 5}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Data", 2, {"x": 6}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Tup", 4, {"x": 7}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Color", 3, "red"])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "MetaData", 2, {"x": 8}])),
+                        # changed since the write: the warning names the class
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"gone": 1}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "MetaData", 2, {"y": 1}])),
+                    ]
+                ),
+            )
         )
-    )
-    assert [type(v).__name__ for v in values] == ["Model", "Data", "Tup", "Color"]
+    name_of = type.__dict__["__name__"].__get__  # the test must not ask the metaclass either
+    assert [name_of(type(v)) for v in values] == [
+        "Model", "Data", "Tup", "Color", "MetaData", "Model", "MetaData"
+    ]  # fmt: skip
     assert object.__getattribute__(values[0], "__dict__") == {"x": 5}
     assert values[1].__dict__ == {"x": 6} and values[2] == (7,) and values[3] is module.Color.RED
     gc.collect()
