@@ -136,6 +136,42 @@ def test_serde_required_field_added_loads_object_and_warns(kind: str) -> None:
     assert SafeMsgpackSerializer().loads_typed(blob) == fixed.Ticket(title="t", owner="nobody")
 
 
+FACTORY_FIELD = {
+    "pydantic": "from pydantic import Field\n    w: int = Field(default_factory=lambda: 7)",
+    "dataclass": "from dataclasses import field\n    w: int = field(default_factory=lambda: 7)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FACTORY_FIELD))
+def test_serde_field_added_with_default_factory_gets_its_default(kind: str) -> None:
+    # The advice "give the new fields a default", followed with a factory.
+    old = install(V1[kind])
+    blob = SafeMsgpackSerializer().dumps_typed([old.Ticket(title="t"), old.Ticket(title="u")])
+    new = redefine(kind, "title: str\n    priority: int = 1\n    " + FACTORY_FIELD[kind])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no StoredDataWarning
+        values = SafeMsgpackSerializer().loads_typed(blob)
+    assert values == [new.Ticket(title="t", w=7), new.Ticket(title="u", w=7)]
+    assert values[0].w == 7
+
+
+def test_serde_pydantic_factory_taking_data_is_not_called() -> None:
+    old = install(V1["pydantic"])
+    blob = SafeMsgpackSerializer().dumps_typed(old.Ticket(title="t"))
+    calls: list[object] = []
+    new = install(
+        "from pydantic import BaseModel, Field\n"
+        "class Ticket(BaseModel):\n"
+        "    title: str\n"
+        "    priority: int = 1\n"
+        "    w: str = Field(default_factory=lambda data: calls.append(data) or 'x')\n",
+        calls=calls,
+    )
+    with pytest.warns(StoredDataWarning, match=r"required fields missing.*'w'"):
+        value = SafeMsgpackSerializer().loads_typed(blob)
+    assert type(value) is new.Ticket and value.title == "t" and calls == []
+
+
 def test_serde_enum_member_removed_loads_raw_value() -> None:
     old = install("import enum\nclass Status(enum.Enum):\n    OPEN = 'open'\n    STALE = 'stale'\n")
     blob = SafeMsgpackSerializer().dumps_typed([old.Status.OPEN, old.Status.STALE])
