@@ -209,6 +209,68 @@ def test_serde_class_gone_loads_plain_data_and_register_advice_works(change: str
         assert serde.loads_typed(blob) == {"t": cls(title="t")}
 
 
+HASHABLE = {
+    "pydantic": """
+        from pydantic import BaseModel, ConfigDict
+        class Ticket(BaseModel):
+            model_config = ConfigDict(frozen=True)
+            title: str
+            priority: int = 1
+        """,
+    "dataclass": """
+        from dataclasses import dataclass
+        @dataclass(frozen=True)
+        class Ticket:
+            title: str
+            priority: int = 1
+        """,
+    "namedtuple": V1["namedtuple"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HASHABLE))
+@pytest.mark.parametrize("change", ["deleted", "module_moved"])
+def test_serde_class_gone_in_set_or_dict_key_loads_hashable_plain_data(
+    kind: str, change: str
+) -> None:
+    old = install(textwrap.dedent(HASHABLE[kind]))
+    a, b = old.Ticket(title="a"), old.Ticket(title="b", priority=2)
+    blob = SafeMsgpackSerializer().dumps_typed({"set": {a, b}, "keys": {a: "first", b: "second"}})
+    sys.modules.pop(APP)
+    if change == "module_moved":
+        install(textwrap.dedent(HASHABLE[kind]), name=APP + "_moved")
+    serde = SafeMsgpackSerializer()
+    with pytest.warns(StoredDataWarning, match="loaded as plain data"):
+        value = serde.loads_typed(blob)
+    plain_a, plain_b = {"title": "a", "priority": 1}, {"title": "b", "priority": 2}
+    assert sorted(value["set"], key=str) == [plain_a, plain_b]
+    assert sorted(value["keys"].values()) == ["first", "second"]
+    assert {str(sorted(key.items())) for key in value["keys"]} == {
+        str(sorted(plain_a.items())),
+        str(sorted(plain_b.items())),
+    }
+    # Written back (the next step stores the state again), it keeps the
+    # original objects: once the class is back, they are rebuilt.
+    again = serde.dumps_typed(value)
+    back = install(textwrap.dedent(HASHABLE[kind]))
+    assert SafeMsgpackSerializer().loads_typed(again) == {
+        "set": {back.Ticket(title="a"), back.Ticket(title="b", priority=2)},
+        "keys": {back.Ticket(title="a"): "first", back.Ticket(title="b", priority=2): "second"},
+    }
+
+
+def test_serde_unknown_tag_in_set_loads_hashable_plain_data() -> None:
+    old = install(textwrap.dedent(HASHABLE["dataclass"]))
+    blob = SafeMsgpackSerializer().register(old.Ticket, tag="t").dumps_typed({old.Ticket("a")})
+    serde = SafeMsgpackSerializer()
+    with pytest.warns(StoredDataWarning, match="type tag 't'"):
+        value = serde.loads_typed(blob)
+    assert list(value) == [{"title": "a", "priority": 1}]
+    again = serde.dumps_typed(value)
+    registered = SafeMsgpackSerializer().register(old.Ticket, tag="t")
+    assert registered.loads_typed(again) == {old.Ticket("a")}
+
+
 def test_serde_warns_once_per_class() -> None:
     old = install(V1["dataclass"])
     blob = SafeMsgpackSerializer().dumps_typed([old.Ticket("a"), old.Ticket("b")])
