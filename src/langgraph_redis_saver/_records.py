@@ -223,6 +223,26 @@ def parse_writes(serde: SerializerProtocol, raw: Iterable[bytes], key: str) -> l
     return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
 
 
+def metadata_damage(metadata: Any) -> str | None:
+    """What is wrong with stored metadata that LangGraph reads by type, or None.
+
+    LangGraph computes with `step`, `source` and `parents`: a wrong type there
+    would fail later as a bare TypeError inside the graph.
+    """
+    if type(metadata) is not dict:
+        return "not a JSON object"
+    step = metadata.get("step", 0)
+    if type(step) is not int:
+        return f"'step' is {type(step).__name__}, not an integer"
+    source = metadata.get("source", "")
+    if type(source) is not str:
+        return f"'source' is {type(source).__name__}, not a string"
+    parents = metadata.get("parents", {})
+    if type(parents) is not dict or not all(type(v) is str for v in parents.values()):
+        return "'parents' is not a map of namespaces to checkpoint ids"
+    return None
+
+
 def parse_entry(
     serde: SerializerProtocol,
     ns: NamespaceKeys,
@@ -270,8 +290,11 @@ def _parse_entry(
     checkpoint = cast(Checkpoint, loads(unpack_typed(raw_checkpoint, rkey)))
     try:
         metadata = json.loads(raw_metadata) if raw_metadata else {}
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CheckpointCorruptedError(f"{rkey!r} has metadata that is not JSON") from exc
+    damage = metadata_damage(metadata)
+    if damage:
+        raise CheckpointCorruptedError(f"{rkey!r} has damaged metadata: {damage}")
 
     channel_values: dict[str, Any] = {}
     suffixes = blob_list(raw_blobs)

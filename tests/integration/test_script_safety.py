@@ -316,3 +316,30 @@ async def test_a_key_of_another_type_hides_only_its_own_session(
     assert await api.get_tuple(config("bad")) is None
     assert {i.thread_id for i in await api.list_sessions()} == {"good-1", "good-2"}
     r.close()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"step": "x", "source": 5}',
+        '{"step": 1, "source": "loop", "parents": []}',
+        '{"step": true, "source": "loop"}',
+    ],
+    ids=["deep", "wrong_types", "parents_not_a_map", "step_bool"],
+)
+async def test_edited_metadata_is_a_corrupt_record_naming_the_key(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, metadata: str
+) -> None:
+    from langgraph_redis_saver import CheckpointCorruptedError
+
+    cp = checkpoint({"a": 1})
+    await api.put(config("meta"), cp, meta(0), cp["channel_versions"])
+    r = redis.Redis.from_url(redis_url)
+    key = saver.keys.namespace("meta", "").record(cp["id"])
+    r.hset(key, "metadata", metadata)
+    r.close()
+    with pytest.raises(CheckpointCorruptedError, match=re.escape(repr(key))):
+        await api.get_tuple(config("meta"))
+    with pytest.raises(CheckpointCorruptedError, match=re.escape(repr(key))):
+        await api.list(config("meta"))
