@@ -32,10 +32,12 @@ from .errors import (
     ConfigurationError,
     RedisSaverError,
     SchemaVersionError,
+    SerializationError,
 )
 from .keys import Field, NamespaceKeys, blob_suffix
 
 __all__ = [
+    "MAX_BLOBS",
     "MAX_INFLATED",
     "RECORD_FORMAT",
     "blob_list",
@@ -58,6 +60,9 @@ MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past th
 INFLATE_FACTOR = 32  # ... or past this many times their stored size ...
 INFLATE_FLOOR = 64 * 1024  # ... unless they inflate to at most this
 _SEPARATOR = re.compile(rb"[\x00\x01]")
+MAX_BLOBS = 10_000
+"""Channel values one checkpoint may hold: the read script (lib.lua
+read_blobs) refuses a record listing more, so `put` refuses to write one."""
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -172,6 +177,12 @@ def record_fields(
     indexed: Sequence[tuple[str, str]],
 ) -> list[tuple[str, Any]]:
     """The (field, value) pairs of a checkpoint's hash."""
+    if len(blob_suffixes) > MAX_BLOBS:
+        raise SerializationError(
+            f"checkpoint {checkpoint['id']!r} holds {len(blob_suffixes)} channel values; a"
+            f" checkpoint may hold at most {MAX_BLOBS}. Keep many values in fewer channels"
+            " (one dict-valued channel instead of thousands of keys)."
+        )
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     fields: list[tuple[str, Any]] = [
         (Field.VERSION, RECORD_FORMAT),
