@@ -176,13 +176,17 @@ def pack(
 
 
 def count_objects(packed: bytes | memoryview) -> int:
-    """Units of the object budget that decoding `packed` spends (see `object_budget`)."""
+    """Units of the object budget that decoding `packed` spends (see `object_budget`).
+
+    Used by the writer on its own output: strings stay raw bytes (no UTF-8
+    decoding) and no length caps apply, so counting costs less than reading.
+    """
     built = 0
 
     def container(value: Any) -> Any:
         nonlocal built
         built += 1
-        return value
+        return None
 
     def ext_hook(code: int, data: bytes) -> Any:
         nonlocal built
@@ -191,10 +195,21 @@ def count_objects(packed: bytes | memoryview) -> int:
             built += 1
         else:
             built += EXT_COST
-            _unpackb_limited(data, ext_hook, list_hook=container, object_hook=container)
+            walk(data)
         return None
 
-    _unpackb_limited(packed, ext_hook, list_hook=container, object_hook=container)
+    def walk(data: bytes | memoryview) -> None:
+        _unpackb(
+            data,
+            ext_hook=ext_hook,
+            list_hook=container,
+            object_hook=container,
+            raw=True,
+            strict_map_key=False,
+            timestamp=0,
+        )
+
+    walk(packed)
     return built
 
 
