@@ -23,6 +23,7 @@ from .errors import (
     ConfigurationError,
     RedisSaverError,
     SchemaVersionError,
+    SerializationError,
 )
 from .keys import Field, NamespaceKeys, blob_suffix
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COUNTED_TYPE",
+    "MAX_BLOBS",
     "MAX_INFLATED",
     "RECORD_FORMAT",
     "blob_list",
@@ -69,6 +71,10 @@ MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past th
 INFLATE_FACTOR = 32  # ... or past this many times their stored size ...
 INFLATE_FLOOR = 64 * 1024  # ... unless they inflate to at most this
 _SEPARATOR = re.compile(rb"[\x00-\x03]")
+MAX_BLOBS = 10_000
+"""Blobs (channel values and list-link bases) one record may list: the read
+script (lib.lua read_blobs) refuses a record listing more, so `put` refuses
+to write one."""
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 COUNTED_TYPE = TYPE_TAG
 """The serializer type (``serde.TYPE_TAG``) whose records carry `Field.LENGTHS`:
@@ -228,6 +234,12 @@ def record_fields(
 ) -> list[tuple[str, Any]]:
     """The (field, value) pairs of a checkpoint's hash; `chained` when
     `blob_suffixes` also names list-link bases."""
+    if len(blob_suffixes) > MAX_BLOBS:
+        raise SerializationError(
+            f"checkpoint {checkpoint['id']!r} needs {len(blob_suffixes)} stored channel"
+            f" values; a checkpoint may hold at most {MAX_BLOBS}. Keep many values in fewer"
+            " channels (one dict-valued channel instead of thousands of keys)."
+        )
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     typed = serde.dumps_typed(record)
     fields: list[tuple[str, Any]] = [
@@ -287,6 +299,26 @@ def parse_writes(serde: SerializerProtocol, raw: Iterable[bytes], key: str) -> l
     return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
 
 
+def metadata_damage(metadata: Any) -> str | None:
+    """What is wrong with stored metadata that LangGraph reads by type, or None.
+
+    LangGraph computes with `step`, `source` and `parents`: a wrong type there
+    would fail later as a bare TypeError inside the graph.
+    """
+    if type(metadata) is not dict:
+        return "not a JSON object"
+    step = metadata.get("step", 0)
+    if type(step) is not int:
+        return f"'step' is {type(step).__name__}, not an integer"
+    source = metadata.get("source", "")
+    if type(source) is not str:
+        return f"'source' is {type(source).__name__}, not a string"
+    parents = metadata.get("parents", {})
+    if type(parents) is not dict or not all(type(v) is str for v in parents.values()):
+        return "'parents' is not a map of namespaces to checkpoint ids"
+    return None
+
+
 def parse_entry(
     serde: SerializerProtocol,
     ns: NamespaceKeys,
@@ -334,8 +366,11 @@ def _parse_entry(
     checkpoint = cast("Checkpoint", loads(unpack_typed(raw_checkpoint, rkey)))
     try:
         metadata = json.loads(raw_metadata) if raw_metadata else {}
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CheckpointCorruptedError(f"{rkey!r} has metadata that is not JSON") from exc
+    damage = metadata_damage(metadata)
+    if damage:
+        raise CheckpointCorruptedError(f"{rkey!r} has damaged metadata: {damage}")
 
     channel_values: dict[str, Any] = {}
     suffixes = blob_list(raw_blobs)

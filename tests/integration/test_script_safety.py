@@ -329,3 +329,96 @@ async def test_a_key_of_another_type_hides_only_its_own_session(
     assert await api.get_tuple(config("bad")) is None
     assert {i.thread_id for i in await api.list_sessions()} == {"good-1", "good-2"}
     r.close()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"step": "x", "source": 5}',
+        '{"step": 1, "source": "loop", "parents": []}',
+        '{"step": true, "source": "loop"}',
+    ],
+    ids=["deep", "wrong_types", "parents_not_a_map", "step_bool"],
+)
+async def test_edited_metadata_is_a_corrupt_record_naming_the_key(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, metadata: str
+) -> None:
+    from langgraph_redis_saver import CheckpointCorruptedError
+
+    cp = checkpoint({"a": 1})
+    await api.put(config("meta"), cp, meta(0), cp["channel_versions"])
+    r = redis.Redis.from_url(redis_url)
+    key = saver.keys.namespace("meta", "").record(cp["id"])
+    r.hset(key, "metadata", metadata)
+    r.close()
+    with pytest.raises(CheckpointCorruptedError, match=re.escape(repr(key))):
+        await api.get_tuple(config("meta"))
+    with pytest.raises(CheckpointCorruptedError, match=re.escape(repr(key))):
+        await api.list(config("meta"))
+
+
+def _edit_blobs(r: redis.Redis, saver: RedisCheckpointSaver, cid: str, field: bytes) -> str:
+    key = saver.keys.namespace("blobs", "").record(cid)
+    r.hset(key, "blobs", field)
+    return key
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["repeated", "too_many", "not_a_suffix"],
+)
+async def test_edited_blob_list_is_a_corrupt_record(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, edit: str
+) -> None:
+    from langgraph_redis_saver import CheckpointCorruptedError
+
+    cp = checkpoint({"a": "x"})
+    await api.put(config("blobs"), cp, meta(0), cp["channel_versions"])
+    r = redis.Redis.from_url(redis_url)
+    ns = saver.keys.namespace("blobs", "")
+    suffix = r.hget(ns.record(cp["id"]), "blobs")
+    field, match = {
+        "repeated": (b"\n".join([suffix] * 3000), "twice"),
+        # 300,000 entries once gave Lua's "too many results to unpack"
+        "too_many": (b"\n".join(b"c%d:1" % i for i in range(300_000)), "more than the 10000"),
+        "not_a_suffix": (suffix + b"\nno-colon", "not <channel>:<version>"),
+    }[edit]
+    key = _edit_blobs(r, saver, cp["id"], field)
+    r.close()
+    with pytest.raises(CheckpointCorruptedError, match=match) as info:
+        await api.get_tuple(config("blobs"))
+    assert key in str(info.value) and "script:" not in str(info.value)
+
+
+def test_repeated_blob_never_makes_redis_build_a_huge_reply(tmp_path: Path) -> None:
+    """3,000 copies of one 200 KB blob's suffix: MGET built a 600 MB reply."""
+    from langgraph_redis_saver import CheckpointCorruptedError
+
+    server = RedisServer(tmp_path).start()
+    try:
+        r = redis.Redis.from_url(server.url)
+        with RedisCheckpointSaver.from_url(server.url, key_prefix="mem") as saver:
+            cp = checkpoint({"a": "x" * 200_000})
+            saver.put(config("blobs"), cp, meta(0), cp["channel_versions"])
+            suffix = r.hget(saver.keys.namespace("blobs", "").record(cp["id"]), "blobs")
+            assert suffix is not None
+            _edit_blobs(r, saver, cp["id"], b"\n".join([suffix] * 3000))
+            before = int(r.info("memory")["used_memory_peak"])
+            with pytest.raises(CheckpointCorruptedError):
+                saver.get_tuple(config("blobs"))
+            peak = int(r.info("memory")["used_memory_peak"])
+        assert peak - before < 50 << 20, (before, peak)
+        r.close()
+    finally:
+        server.stop()
+
+
+async def test_put_refuses_more_channel_values_than_a_read_accepts(api: Any) -> None:
+    from langgraph_redis_saver import SerializationError
+    from langgraph_redis_saver._records import MAX_BLOBS
+
+    cp = checkpoint({f"c{i}": i for i in range(MAX_BLOBS + 1)})
+    with pytest.raises(SerializationError, match="at most 10000"):
+        await api.put(config("wide"), cp, meta(0), cp["channel_versions"])
+    assert await api.get_tuple(config("wide")) is None

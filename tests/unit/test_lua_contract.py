@@ -187,3 +187,10 @@ def test_lua_lib_defines_only_declared_helpers() -> None:
         body = _body(script).splitlines()
         assert script.source.splitlines()[5].endswith(body[5]) or body[5] == ""
         assert script.source.splitlines()[1:4] == body[1:4]
+
+
+def test_blob_bound_is_the_same_in_python_and_lua() -> None:
+    from langgraph_redis_saver._records import MAX_BLOBS
+
+    lib = (Path(lua.__file__).parent / "lib.lua").read_text()
+    assert f"if #list > {MAX_BLOBS} then" in lib

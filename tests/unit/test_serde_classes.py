@@ -136,6 +136,42 @@ def test_serde_required_field_added_loads_object_and_warns(kind: str) -> None:
     assert SafeMsgpackSerializer().loads_typed(blob) == fixed.Ticket(title="t", owner="nobody")
 
 
+FACTORY_FIELD = {
+    "pydantic": "from pydantic import Field\n    w: int = Field(default_factory=lambda: 7)",
+    "dataclass": "from dataclasses import field\n    w: int = field(default_factory=lambda: 7)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FACTORY_FIELD))
+def test_serde_field_added_with_default_factory_gets_its_default(kind: str) -> None:
+    # The advice "give the new fields a default", followed with a factory.
+    old = install(V1[kind])
+    blob = SafeMsgpackSerializer().dumps_typed([old.Ticket(title="t"), old.Ticket(title="u")])
+    new = redefine(kind, "title: str\n    priority: int = 1\n    " + FACTORY_FIELD[kind])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no StoredDataWarning
+        values = SafeMsgpackSerializer().loads_typed(blob)
+    assert values == [new.Ticket(title="t", w=7), new.Ticket(title="u", w=7)]
+    assert values[0].w == 7
+
+
+def test_serde_pydantic_factory_taking_data_is_not_called() -> None:
+    old = install(V1["pydantic"])
+    blob = SafeMsgpackSerializer().dumps_typed(old.Ticket(title="t"))
+    calls: list[object] = []
+    new = install(
+        "from pydantic import BaseModel, Field\n"
+        "class Ticket(BaseModel):\n"
+        "    title: str\n"
+        "    priority: int = 1\n"
+        "    w: str = Field(default_factory=lambda data: calls.append(data) or 'x')\n",
+        calls=calls,
+    )
+    with pytest.warns(StoredDataWarning, match=r"required fields missing.*'w'"):
+        value = SafeMsgpackSerializer().loads_typed(blob)
+    assert type(value) is new.Ticket and value.title == "t" and calls == []
+
+
 def test_serde_enum_member_removed_loads_raw_value() -> None:
     old = install("import enum\nclass Status(enum.Enum):\n    OPEN = 'open'\n    STALE = 'stale'\n")
     blob = SafeMsgpackSerializer().dumps_typed([old.Status.OPEN, old.Status.STALE])
@@ -171,6 +207,68 @@ def test_serde_class_gone_loads_plain_data_and_register_advice_works(change: str
     if cls is not None:  # follow the advice
         serde = SafeMsgpackSerializer().register(cls, tag=f"{APP}.Ticket")
         assert serde.loads_typed(blob) == {"t": cls(title="t")}
+
+
+HASHABLE = {
+    "pydantic": """
+        from pydantic import BaseModel, ConfigDict
+        class Ticket(BaseModel):
+            model_config = ConfigDict(frozen=True)
+            title: str
+            priority: int = 1
+        """,
+    "dataclass": """
+        from dataclasses import dataclass
+        @dataclass(frozen=True)
+        class Ticket:
+            title: str
+            priority: int = 1
+        """,
+    "namedtuple": V1["namedtuple"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HASHABLE))
+@pytest.mark.parametrize("change", ["deleted", "module_moved"])
+def test_serde_class_gone_in_set_or_dict_key_loads_hashable_plain_data(
+    kind: str, change: str
+) -> None:
+    old = install(textwrap.dedent(HASHABLE[kind]))
+    a, b = old.Ticket(title="a"), old.Ticket(title="b", priority=2)
+    blob = SafeMsgpackSerializer().dumps_typed({"set": {a, b}, "keys": {a: "first", b: "second"}})
+    sys.modules.pop(APP)
+    if change == "module_moved":
+        install(textwrap.dedent(HASHABLE[kind]), name=APP + "_moved")
+    serde = SafeMsgpackSerializer()
+    with pytest.warns(StoredDataWarning, match="loaded as plain data"):
+        value = serde.loads_typed(blob)
+    plain_a, plain_b = {"title": "a", "priority": 1}, {"title": "b", "priority": 2}
+    assert sorted(value["set"], key=str) == [plain_a, plain_b]
+    assert sorted(value["keys"].values()) == ["first", "second"]
+    assert {str(sorted(key.items())) for key in value["keys"]} == {
+        str(sorted(plain_a.items())),
+        str(sorted(plain_b.items())),
+    }
+    # Written back (the next step stores the state again), it keeps the
+    # original objects: once the class is back, they are rebuilt.
+    again = serde.dumps_typed(value)
+    back = install(textwrap.dedent(HASHABLE[kind]))
+    assert SafeMsgpackSerializer().loads_typed(again) == {
+        "set": {back.Ticket(title="a"), back.Ticket(title="b", priority=2)},
+        "keys": {back.Ticket(title="a"): "first", back.Ticket(title="b", priority=2): "second"},
+    }
+
+
+def test_serde_unknown_tag_in_set_loads_hashable_plain_data() -> None:
+    old = install(textwrap.dedent(HASHABLE["dataclass"]))
+    blob = SafeMsgpackSerializer().register(old.Ticket, tag="t").dumps_typed({old.Ticket("a")})
+    serde = SafeMsgpackSerializer()
+    with pytest.warns(StoredDataWarning, match="type tag 't'"):
+        value = serde.loads_typed(blob)
+    assert list(value) == [{"title": "a", "priority": 1}]
+    again = serde.dumps_typed(value)
+    registered = SafeMsgpackSerializer().register(old.Ticket, tag="t")
+    assert registered.loads_typed(again) == {old.Ticket("a")}
 
 
 def test_serde_warns_once_per_class() -> None:
@@ -244,11 +342,17 @@ from pydantic import BaseModel, field_validator, model_validator
 def hit(name):
     Path(CANARY_DIR, name).write_text("ran")
 
+READ_BY_DECODERS = (
+    "__module__", "__qualname__", "__name__", "__dict__", "__mro__", "__bases__",
+    "__pydantic_fields__", "__private_attributes__", "__pydantic_generic_metadata__",
+    "__dataclass_fields__", "__del__", "__hash__", "__eq__",
+)
+
 class Meta(type(BaseModel)):
     def __call__(cls, *a, **k):
         hit("meta_call"); return super().__call__(*a, **k)
     def __getattribute__(cls, name):
-        if not name.startswith("__") or name in ("__module__", "__qualname__"):
+        if not name.startswith("__") or name in READ_BY_DECODERS:
             hit("meta_getattribute")
         return super().__getattribute__(name)
     def __instancecheck__(cls, obj):
@@ -293,6 +397,16 @@ class Data:
     def __setstate__(self, state):
         hit("dc_setstate")
 
+class DataMeta(type):
+    def __getattribute__(cls, name):
+        if not name.startswith("__") or name in READ_BY_DECODERS:
+            hit("dc_meta_getattribute")
+        return super().__getattribute__(name)
+
+@dataclasses.dataclass
+class MetaData(metaclass=DataMeta):
+    x: int = 0
+
 @dataclasses.dataclass
 class Finalized:
     x: int = 0
@@ -326,21 +440,29 @@ def test_hostile_stored_classes_rebuild_without_running_hooks(
 ) -> None:
     module, canary_dir = hooks
     serde = SafeMsgpackSerializer()
-    values = serde.loads_typed(
-        (
-            TYPE_TAG,
-            b"\x01"
-            + msgpack.packb(
-                [
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"x": 5}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Data", 2, {"x": 6}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Tup", 4, {"x": 7}])),
-                    msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Color", 3, "red"])),
-                ]
-            ),
+    with pytest.warns(StoredDataWarning, match="no longer defined"):
+        values = serde.loads_typed(
+            (
+                TYPE_TAG,
+                b"\x01"
+                + msgpack.packb(
+                    [
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"x": 5}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Data", 2, {"x": 6}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Tup", 4, {"x": 7}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Color", 3, "red"])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "MetaData", 2, {"x": 8}])),
+                        # changed since the write: the warning names the class
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "Model", 0, {"gone": 1}])),
+                        msgpack.ExtType(OBJECT_EXT, msgpack.packb([APP, "MetaData", 2, {"y": 1}])),
+                    ]
+                ),
+            )
         )
-    )
-    assert [type(v).__name__ for v in values] == ["Model", "Data", "Tup", "Color"]
+    name_of = type.__dict__["__name__"].__get__  # the test must not ask the metaclass either
+    assert [name_of(type(v)) for v in values] == [
+        "Model", "Data", "Tup", "Color", "MetaData", "Model", "MetaData"
+    ]  # fmt: skip
     assert object.__getattribute__(values[0], "__dict__") == {"x": 5}
     assert values[1].__dict__ == {"x": 6} and values[2] == (7,) and values[3] is module.Color.RED
     gc.collect()

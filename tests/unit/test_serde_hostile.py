@@ -38,14 +38,15 @@ from langgraph_redis_saver.errors import (
     StoredDataWarning,
     UnsafeTypeError,
 )
-from langgraph_redis_saver.serde import MAX_DEPTH, TYPE_TAG, SafeMsgpackSerializer
+from langgraph_redis_saver.serde import MAX_DEPTH, TYPE_TAG, PlainFields, SafeMsgpackSerializer
 from langgraph_redis_saver.serde._codecs import BY_TYPE
 
 CANARY_MODULE = "lgrs_canary_side_effect"
 LOADS_ERRORS = (DecodeError, UnsafeTypeError, SchemaVersionError)
 PLAIN_ERRORS = (DecodeError, SchemaVersionError)
 # Everything a decode may produce: msgpack's native types plus the built-in table.
-ALLOWED_TYPES = {type(None), bool, int, float, str, bytes, list, dict, *BY_TYPE}
+# PlainFields: the dict of stored fields of a class that could not be rebuilt.
+ALLOWED_TYPES = {type(None), bool, int, float, str, bytes, list, dict, PlainFields, *BY_TYPE}
 
 
 class Sandbox:

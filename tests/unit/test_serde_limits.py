@@ -132,6 +132,70 @@ def test_serde_decode_budget_lets_honest_64mb_state_load() -> None:
     assert serde.loads_typed(blob) == state
 
 
+def empty_lists_bomb(count: int) -> bytes:
+    """One array of `count` empty arrays: a byte each, ~64 bytes of memory each."""
+    return b"\x01\xdd" + count.to_bytes(4, "big") + b"\x90" * count
+
+
+def tiny_tuples_bomb(count: int) -> bytes:
+    """One array of `count` empty tuples: three bytes each, one nested decode each."""
+    return b"\x01\xdd" + count.to_bytes(4, "big") + b"\xd4\x10\x90" * count
+
+
+def test_serde_cheap_objects_are_bounded_in_a_memory_limited_reader(tmp_path: Path) -> None:
+    # 30 MB of empty lists would need ~2 GB of list objects: the object
+    # budget stops at one per 4 bytes (~0.5 GB) with a DecodeError.
+    path = tmp_path / "bomb"
+    path.write_bytes(zlib.compress(empty_lists_bomb(30_000_000), 9))
+    script = READER.replace("MEMLIMIT", str(2 << 30))
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.split("\n")[:2] == ["DecodeError True", "DecodeError True"], out.stderr[
+        -2000:
+    ]
+
+
+def test_serde_tiny_objects_cpu_is_bounded(tmp_path: Path) -> None:
+    # 3M empty tuples (9 MB) each cost a nested decode: unbounded, tens of
+    # seconds of CPU; the object budget stops after a fraction of them.
+    path = tmp_path / "bomb"
+    path.write_bytes(zlib.compress(tiny_tuples_bomb(3_000_000), 9))
+    script = READER.replace("MEMLIMIT", str(2 << 30))
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.split("\n")[:2] == ["DecodeError True", "DecodeError True"], out.stderr[
+        -2000:
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[[] for _ in range(200_000)], [{} for _ in range(200_000)], [() for _ in range(100_000)]],
+    ids=["lists", "dicts", "tuples"],
+)
+def test_serde_object_budget_refused_on_write_too(value: object) -> None:
+    with pytest.raises(SerializationError, match="decode budget"):
+        SafeMsgpackSerializer().dumps_typed(value)
+
+
+def test_serde_object_budget_reads_what_it_writes_at_the_boundary() -> None:
+    from langgraph_redis_saver.serde._wire import count_objects, object_budget
+
+    serde = SafeMsgpackSerializer()
+    # 40,000 pairs (under the floor) and 200,000 small records (under one
+    # object per 4 bytes) load back.
+    value = {
+        "pairs": [(i, i + 1) for i in range(40_000)],
+        "rows": [{"n": i, "name": f"item-{i:06d}"} for i in range(200_000)],
+    }
+    _, body = serde.dumps_typed(value)
+    assert count_objects(body[1:]) <= object_budget(len(body) - 1)
+    assert serde.loads_typed((TYPE_TAG, body)) == value
+    assert serde.decode_plain((TYPE_TAG, body))["rows"] == value["rows"]
+
+
 # --- time zones -------------------------------------------------------------------------------
 
 

@@ -176,6 +176,9 @@ def script_error(script: Script, error: Exception) -> Exception:
     text = str(error)
     code, _, rest = text.partition(" ")
     if code in ERROR_CODES:
+        # An error raised inside a helper carries Redis's " script: <sha>, on
+        # @user_script:<line>." suffix: our message is complete without it.
+        rest = rest.split(" script: ", 1)[0]
         return ERROR_CODES[code](f"{rest} ({script.name})")
     located = _LINE.sub(
         lambda m: f"user_script:{m.group(1)} ({script.locate(int(m.group(1)))}):", text

@@ -56,6 +56,37 @@ function blob_of(field, ech)
   return nil
 end
 
+-- The blob keys and values a record lists, for reading it. A record lists
+-- one blob per channel that has a value, each once, as `<CH>:<VER>` (escaped
+-- parts never hold ':'); at most 10000 (documented in docs/key-schema.md). A
+-- blobs field edited to repeat one suffix thousands of times would make MGET
+-- return gigabytes from one big value: any of these is a corrupt record.
+-- MGET runs in chunks: unpack() of a long list overflows Lua's C stack.
+function read_blobs(rk, blob_prefix, field)
+  local list = blob_list(field)
+  if #list > 10000 then
+    error({err = 'LGRS_CORRUPT ' .. rk .. ' lists ' .. #list ..
+      ' channel values, more than the 10000 a record can hold: its blobs field was edited'})
+  end
+  local seen, bkeys = {}, {}
+  for i = 1, #list do
+    local s = list[i]
+    if seen[s] or not string.find(s, '^[^:]+:[^:]+$') then
+      error({err = 'LGRS_CORRUPT ' .. rk .. ' lists the channel value ' ..
+        string.sub(s, 1, 80) .. (seen[s] and ' twice' or ', which is not <channel>:<version>') ..
+        ': its blobs field was edited'})
+    end
+    seen[s] = true
+    bkeys[i] = blob_prefix .. s
+  end
+  local values = {}
+  for i = 1, #bkeys, 1000 do
+    local chunk = redis.call('MGET', unpack(bkeys, i, math.min(i + 999, #bkeys)))
+    for j = 1, #chunk do values[#values + 1] = chunk[j] end
+  end
+  return bkeys, values
+end
+
 function expire_all(keys, ttl)
   for i = 1, #keys do
     redis.call('PEXPIRE', keys[i], ttl)
@@ -71,9 +102,7 @@ function load_checkpoint(rec_prefix, writes_prefix, blob_prefix, cid, ttl, visib
   local rec = redis.call('HMGET', rk, 'v', 'checkpoint', 'metadata', 'parent', 'blobs', 'hidden')
   if not rec[2] then return false end
   if visible_only and rec[6] then return false end
-  local bkeys = blob_keys(blob_prefix, rec[5])
-  local values = {}
-  if #bkeys > 0 then values = redis.call('MGET', unpack(bkeys)) end
+  local bkeys, values = read_blobs(rk, blob_prefix, rec[5])
   local wk = writes_prefix .. esc(cid)
   local writes = redis.call('HVALS', wk)
   if ttl > 0 then

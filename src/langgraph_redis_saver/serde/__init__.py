@@ -61,7 +61,15 @@ from ._classes import (
     rebuild,
     stored_class,
 )
-from ._codecs import BY_TYPE, OBJECT_EXT, USER_EXT, Codec, UncompiledPattern, numpy_codec
+from ._codecs import (
+    BY_TYPE,
+    OBJECT_EXT,
+    USER_EXT,
+    Codec,
+    PlainFields,
+    UncompiledPattern,
+    numpy_codec,
+)
 from ._notes import has_notes as _has_notes
 from ._notes import note, take
 from ._paths import unstorable_paths
@@ -77,6 +85,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_DEPTH",
     "TYPE_TAG",
+    "PlainFields",
     "SafeMsgpackSerializer",
     "StoredDataWarning",
     "UncompiledPattern",
@@ -364,6 +373,8 @@ class SafeMsgpackSerializer:
     def _resolve(self, value: Any) -> Codec | None:
         """Codec for a value of a type outside the table: a data class or numpy."""
         cls = type(value)
+        if cls is PlainFields:  # plain data read back: store it as it was stored
+            return _PLAIN_CODECS[value.stored_as[0]]
         module = getattr(cls, "__module__", None)  # the writer's own class
         codec = numpy_codec(value) if type(module) is str and module.startswith("numpy") else None
         if codec is not None:
@@ -382,6 +393,16 @@ class SafeMsgpackSerializer:
         codec = self._by_tag.get(name) or self._by_name.get(name)
         if codec is not None:
             return codec.decode(fields)
+        value = self._find_object(module, qualname, kind, fields, fields_set)
+        if type(value) is dict and all(type(key) is str for key in value):
+            tail = [] if fields_set is None else [fields_set]
+            return PlainFields(value, (OBJECT_EXT, [module, qualname, kind], tail))
+        return value
+
+    def _find_object(
+        self, module: str, qualname: str, kind: int, fields: Any, fields_set: Any
+    ) -> Any:
+        name = f"{module}.{qualname}"
         short = qualname.rsplit(".", 1)[-1]
         if self._strict:
             return self._plain(
@@ -426,12 +447,15 @@ class SafeMsgpackSerializer:
     def _unknown_tag(self, tag: str, value: Any) -> Any:
         shown = tag if len(tag) <= 100 else tag[:97] + "..."
         short = shown.rsplit(".", 1)[-1] or "YourClass"
-        return self._plain(
+        self._plain(
             f"type tag {shown!r}",
             value,
             "the type tag is not registered with this serializer",
             f"register it: serde.register({short}, tag={shown!r})",
         )
+        if type(value) is dict and all(type(key) is str for key in value):
+            return PlainFields(value, (USER_EXT, [tag], []))
+        return value
 
     def _plain(self, name: str, value: Any, why: str, fix: str) -> Any:
         kind = "raw value" if type(value) is not dict else "dict of fields"
@@ -599,6 +623,13 @@ def _object_codec(cls: type[Any], kind: int) -> Codec:
 
 def _unused(value: Any) -> Any:  # OBJECT_EXT is decoded by the serializer itself
     raise AssertionError("OBJECT_EXT payloads are decoded by SafeMsgpackSerializer")
+
+
+# Plain data read back (`PlainFields`) is written as the extension it came from.
+_PLAIN_CODECS: Final = {
+    code: Codec(code, "PlainFields", PlainFields.payload, _unused, _unused)
+    for code in (OBJECT_EXT, USER_EXT)
+}
 
 
 _NATIVE: Final = frozenset({dict, list, str, bytes, int, float, bool})

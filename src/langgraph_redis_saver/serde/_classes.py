@@ -79,9 +79,6 @@ _module_dict: Callable[[types.ModuleType], dict[str, Any]] = vars(types.ModuleTy
 _qualname: Callable[[type[Any]], str] = type.__dict__["__qualname__"].__get__
 _BM_SLOTS: Final = _class_dict(BaseModel)
 _MISSING: Final = object()
-# Default factories that are plain builtin types are called for a field added
-# since the write; any other factory is application code and is not run.
-_SAFE_FACTORIES: Final = (list, dict, set, frozenset, tuple, str, bytes, int, float, bool)
 _PRIMITIVES: Final = (str, int, float, bool, bytes, type(None))
 
 
@@ -236,21 +233,36 @@ _MIGRATE: Final = (
 )
 
 
-def _default(default: Any, factory: Any) -> Any:
+def _default(default: Any, factory: Any, takes_data: bool = False) -> Any:
+    """The default of a field missing from the stored value, or `_MISSING`.
+
+    A `default_factory` is called with no arguments: it is code chosen by
+    the application's class definition, and nothing from the stored data
+    reaches it. A pydantic factory that takes the validated data is not
+    called (the data would be the stored, unvalidated fields).
+    """
     if (
         default is not PydanticUndefined
         and default is not dataclasses.MISSING
         and default is not ...
     ):
         return default
-    if any(factory is safe for safe in _SAFE_FACTORIES):
+    if factory is None or factory is dataclasses.MISSING or takes_data or not callable(factory):
+        return _MISSING
+    try:
         return factory()
-    return _MISSING
+    except Exception:  # the field stays unset; reported as missing
+        return _MISSING
+
+
+def _takes_data(field: Any) -> bool:
+    # pydantic >= 2.10: Field(default_factory=lambda data: ...) gets the other fields.
+    return getattr(field, "default_factory_takes_data", False) is True
 
 
 def _fill(
     stored: dict[str, Any],
-    defaults: dict[str, tuple[Any, Any]],
+    defaults: dict[str, tuple[Any, Any, bool]],
     where: str,
     report: Callable[[Evolution], None],
     keep_unknown: bool = False,
@@ -261,9 +273,9 @@ def _fill(
     for name, item in stored.items():
         (fields if name in defaults else unknown)[name] = item
     missing = []
-    for name, (default, factory) in defaults.items():
+    for name, (default, factory, takes_data) in defaults.items():
         if name not in fields:
-            value = _default(default, factory)
+            value = _default(default, factory, takes_data)
             if value is _MISSING:
                 missing.append(name)
             else:
@@ -299,7 +311,8 @@ def _pydantic(
     config = lookup(cls, "model_config")
     allow_extra = type(config) is dict and config.get("extra") == "allow"
     defaults = {
-        name: (field.default, field.default_factory) for name, field in model_fields.items()
+        name: (field.default, field.default_factory, _takes_data(field))
+        for name, field in model_fields.items()
     }
     fields, unknown = _fill(stored, defaults, where, report, keep_unknown=allow_extra)
     obj = object.__new__(cls)
@@ -317,7 +330,7 @@ def _pydantic(
         for name, attr in private.items():
             if type(attr) is not ModelPrivateAttr:
                 continue
-            value = _default(attr.default, attr.default_factory)
+            value = _default(attr.default, attr.default_factory, _takes_data(attr))
             if value is not _MISSING:
                 values[name] = value
     _BM_SLOTS["__pydantic_private__"].__set__(obj, values)
@@ -337,7 +350,11 @@ def _pydantic_v1(
         report(Evolution(where, "pydantic.v1 is not loaded", _MIGRATE))
         return stored
     defaults = {
-        name: (field.default if not field.required else dataclasses.MISSING, field.default_factory)
+        name: (
+            field.default if not field.required else dataclasses.MISSING,
+            field.default_factory,
+            False,
+        )
         for name, field in model_fields.items()
     }
     fields, _ = _fill(stored, defaults, where, report)
@@ -357,7 +374,7 @@ def _dataclass(
 ) -> Any:
     declared = lookup(cls, "__dataclass_fields__")
     defaults = {
-        name: (field.default, field.default_factory)
+        name: (field.default, field.default_factory, False)
         for name, field in declared.items()
         if type(field) is dataclasses.Field and field._field_type is dataclasses._FIELD  # type: ignore[attr-defined]
     }
@@ -386,7 +403,9 @@ def _namedtuple(
     field_defaults = lookup(cls, "_field_defaults")
     if type(field_defaults) is not dict:
         field_defaults = {}
-    defaults = {name: (field_defaults.get(name, dataclasses.MISSING), None) for name in names}
+    defaults = {
+        name: (field_defaults.get(name, dataclasses.MISSING), None, False) for name in names
+    }
     fields, _ = _fill(stored, defaults, where, report)
     if len(fields) != len(names):
         return stored  # a tuple cannot leave a position unset; already reported

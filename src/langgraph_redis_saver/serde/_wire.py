@@ -12,7 +12,12 @@ one short file:
   level it is nested in, so the bytes scanned across all levels are capped
   (`scan_budget`): a deep chain of objects around one large value cannot turn
   a small stored value into gigabytes. The writer checks the same budget, so
-  anything written can be read back.
+  anything written can be read back;
+- the object budget: every array, map and extension rebuilt counts against
+  a budget proportional to the value's size (`object_budget`), so a value
+  made of empty containers (one byte each, ~64 bytes of memory each) or of
+  tiny objects (one nested decode each) fails instead of filling memory or
+  burning CPU. The writer checks the same budget.
 """
 
 from __future__ import annotations
@@ -29,7 +34,15 @@ from langgraph_redis_saver.errors import DecodeError, SerializationError
 
 from ._codecs import BY_CODE, OBJECT_EXT, USER_EXT, Codec, placeholder, plain_bytes
 
-__all__ = ["MAX_DEPTH", "pack", "scan_budget", "unpack", "unpack_plain"]
+__all__ = [
+    "MAX_DEPTH",
+    "count_objects",
+    "object_budget",
+    "pack",
+    "scan_budget",
+    "unpack",
+    "unpack_plain",
+]
 
 #: Maximum nesting of extension types (objects inside objects). Enforced the
 #: same way on write and read, so anything written can be read back.
@@ -46,6 +59,35 @@ SCAN_FACTOR: Final = 16
 SCAN_FLOOR: Final = 1 << 20
 #: ... and never more than this, whatever the size.
 SCAN_CEILING: Final = 2 << 30
+
+
+#: Object budget: arrays and maps rebuilt count 1, extensions that decode a
+#: nested payload count `EXT_COST` (a nested decode costs far more CPU than
+#: a container), other extensions 1. The total may be at most one per
+#: `OBJECT_BYTES` bytes of the value (an empty list is ~64 bytes of memory,
+#: so at most ~16x the value's size) ...
+OBJECT_BYTES: Final = 4
+EXT_COST: Final = 2
+#: ... but always at least this many (about 8 MB of empty containers) ...
+#: Every unit takes at least one byte of the value (an empty array is one
+#: byte; the smallest extension three, including a one-byte payload), so a
+#: value of at most this many bytes cannot exceed the budget and is decoded
+#: without counting (no per-container hook: the common case pays nothing).
+OBJECT_FLOOR: Final = 1 << 17
+#: ... and never more than this, whatever the size (about 2 GB).
+OBJECT_CEILING: Final = 1 << 25
+
+
+def object_budget(size: int) -> int:
+    """Objects (arrays, maps, extensions) that decoding `size` bytes may build."""
+    return min(OBJECT_CEILING, max(OBJECT_FLOOR, size // OBJECT_BYTES))
+
+
+def _too_many_objects(size: int) -> DecodeError:
+    return DecodeError(
+        f"value exceeds the decode budget: it builds more than {object_budget(size)}"
+        f" arrays, maps and objects for {size} stored bytes (decode amplification)"
+    )
 
 
 def scan_budget(size: int) -> int:
@@ -113,6 +155,17 @@ def pack(
         return _ext((codec.code, data))
 
     packed: bytes = _new_packer(default).pack(obj)
+    # Values of up to OBJECT_FLOOR bytes cannot exceed the object budget:
+    # most writes skip the count.
+    if len(packed) > OBJECT_FLOOR:
+        built = count_objects(packed)
+        if built > object_budget(len(packed)):
+            raise SerializationError(
+                f"value of {len(packed)} bytes builds {built} arrays, maps and objects when"
+                f" read, over the decode budget ({object_budget(len(packed))}: one per"
+                f" {OBJECT_BYTES} bytes); store large collections of tiny items as fewer,"
+                " larger values (a string, bytes, or a list of numbers)"
+            )
     if scanned > scan_budget(len(packed)):
         raise SerializationError(
             f"value nests {len(packed)} bytes of data so deeply that reading it would scan"
@@ -120,6 +173,44 @@ def pack(
             " flatten the nesting of objects around large values"
         )
     return packed
+
+
+def count_objects(packed: bytes | memoryview) -> int:
+    """Units of the object budget that decoding `packed` spends (see `object_budget`).
+
+    Used by the writer on its own output: strings stay raw bytes (no UTF-8
+    decoding) and no length caps apply, so counting costs less than reading.
+    """
+    built = 0
+
+    def container(value: Any) -> Any:
+        nonlocal built
+        built += 1
+        return None
+
+    def ext_hook(code: int, data: bytes) -> Any:
+        nonlocal built
+        codec = BY_CODE.get(code)
+        if codec is not None and codec.raw:
+            built += 1
+        else:
+            built += EXT_COST
+            walk(data)
+        return None
+
+    def walk(data: bytes | memoryview) -> None:
+        _unpackb(
+            data,
+            ext_hook=ext_hook,
+            list_hook=container,
+            object_hook=container,
+            raw=True,
+            strict_map_key=False,
+            timestamp=0,
+        )
+
+    walk(packed)
+    return built
 
 
 def _unpackb_limited(
@@ -161,11 +252,26 @@ def unpack(
     left = SCAN_FACTOR * size  # scan_budget(size), inlined: this runs on every read
     if left < SCAN_FLOOR or left > SCAN_CEILING:
         left = scan_budget(size)
+    objects = object_budget(size)
+    # Small values cannot exceed the object budget (see OBJECT_FLOOR): count
+    # only in large ones.
+    counting = size > OBJECT_FLOOR
+
+    def container(value: Any) -> Any:
+        nonlocal objects
+        objects -= 1
+        if objects < 0:
+            raise _too_many_objects(size)
+        return value
 
     def ext_hook(code: int, data: bytes) -> Any:
-        nonlocal depth, left
+        nonlocal depth, left, objects
         codec = BY_CODE.get(code)
         if codec is not None and codec.raw:
+            if counting:
+                objects -= 1
+                if objects < 0:
+                    raise _too_many_objects(size)
             return codec.decode(data)
         if codec is None and code != USER_EXT and code != OBJECT_EXT:
             raise unknown_code(code)
@@ -174,9 +280,13 @@ def unpack(
         left -= len(data)
         if left < 0:
             raise _over_budget(len(body))
+        if counting:
+            objects -= EXT_COST
+            if objects < 0:
+                raise _too_many_objects(size)
         depth += 1
         try:
-            value = _unpackb_limited(data, ext_hook)
+            value = _unpackb_limited(data, ext_hook, **hooks)
         finally:
             depth -= 1
         if codec is None:
@@ -188,7 +298,8 @@ def unpack(
                 return unknown_tag(tag, value)
         return codec.decode(value)
 
-    return _unpackb_limited(body, ext_hook)
+    hooks = {"list_hook": container, "object_hook": container} if counting else {}
+    return _unpackb_limited(body, ext_hook, **hooks)
 
 
 def tagged(value: Any) -> tuple[str, Any]:
@@ -253,12 +364,27 @@ def object_parts(value: Any) -> tuple[str, str, int, Any, Any]:
 
 def unpack_plain(body: bytes | memoryview, depth: int = 0, budget: list[int] | None = None) -> Any:
     """Unpack `body` into JSON-able data; registered classes become placeholders."""
+    size = len(body)
     if budget is None:
-        budget = [scan_budget(len(body))]
+        budget = [scan_budget(size), object_budget(size)]
+
+    def spend(units: int) -> None:
+        budget[1] -= units
+        if budget[1] < 0:
+            raise _too_many_objects(size)
+
+    def pairs_hook(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+        spend(1)
+        return _plain_pairs(pairs)
+
+    def list_hook(items: list[Any]) -> list[Any]:
+        spend(1)
+        return _plain_list(items)
 
     def ext_hook(code: int, data: bytes) -> Any:
         codec = BY_CODE.get(code)
         if codec is not None and codec.raw:
+            spend(1)
             return codec.plain(data)
         if codec is None and code != USER_EXT and code != OBJECT_EXT:
             raise unknown_code(code)
@@ -267,6 +393,7 @@ def unpack_plain(body: bytes | memoryview, depth: int = 0, budget: list[int] | N
         budget[0] -= len(data)
         if budget[0] < 0:
             raise _over_budget(len(body))
+        spend(EXT_COST)
         value = unpack_plain(data, depth + 1, budget)
         if code == OBJECT_EXT:
             module, qualname, _, fields, _ = object_parts(value)
@@ -276,5 +403,5 @@ def unpack_plain(body: bytes | memoryview, depth: int = 0, budget: list[int] | N
         return codec.plain(value)
 
     return plain_leaf(
-        _unpackb_limited(body, ext_hook, object_pairs_hook=_plain_pairs, list_hook=_plain_list)
+        _unpackb_limited(body, ext_hook, object_pairs_hook=pairs_hook, list_hook=list_hook)
     )
