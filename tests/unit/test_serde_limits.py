@@ -278,3 +278,13 @@ def test_serde_numpy_hostile_dtype_is_a_decode_error() -> None:
         blob = (TYPE_TAG, b"\x01" + msgpack.packb(msgpack.ExtType(70, payload)))
         with pytest.raises(DecodeError):
             SafeMsgpackSerializer().loads_typed(blob)
+
+
+def test_serde_object_budget_keeps_dense_honest_collections() -> None:
+    """Pairs of small ints build 3 units per 6 bytes: right at the budget, and stored."""
+    serde = SafeMsgpackSerializer()
+    for value in (
+        [(i % 100, i % 7) for i in range(200_000)],
+        [[i % 100, 1] for i in range(200_000)],
+    ):
+        assert serde.loads_typed(serde.dumps_typed(value)) == value

@@ -64,9 +64,10 @@ SCAN_CEILING: Final = 2 << 30
 #: Object budget: arrays and maps rebuilt count 1, extensions that decode a
 #: nested payload count `EXT_COST` (a nested decode costs far more CPU than
 #: a container), other extensions 1. The total may be at most one per
-#: `OBJECT_BYTES` bytes of the value (an empty list is ~64 bytes of memory,
-#: so at most ~16x the value's size) ...
-OBJECT_BYTES: Final = 4
+#: `OBJECT_BYTES` bytes of the value (an empty list is ~56 bytes of memory,
+#: so at most ~28x the value's size). Two, not more: a list of small-int
+#: pairs, ``[(1, 2), ...]``, builds 3 units per 6 bytes and must still load ...
+OBJECT_BYTES: Final = 2
 EXT_COST: Final = 2
 #: ... but always at least this many (about 8 MB of empty containers) ...
 #: Every unit takes at least one byte of the value (an empty array is one
