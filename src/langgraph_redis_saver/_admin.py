@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from ._core import (
 )
 from ._drive import Batch, Command, Flow, Scan
 from ._records import blob_list, parse_writes, run_member, unpack_typed
-from .errors import ConfigurationError
+from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
 
@@ -324,10 +325,17 @@ def list_sessions_flow(
         for thread_id, _ in pairs:
             root = ctx.keys.namespace(thread_id, "")
             commands += [("GET", root.latest), ("ZCARD", root.timeline), ("PTTL", root.latest)]
-        replies = (yield Batch(commands)) if commands else []
+        # A key of one session holding another type (WRONGTYPE) must not
+        # fail the listing of every session: that session is skipped and named.
+        every = frozenset(range(len(commands)))
+        replies = (yield Batch(commands, tolerate=every)) if commands else []
         gone = []
         for i, (thread_id, score) in enumerate(pairs):
             latest, count, pttl = replies[3 * i : 3 * i + 3]
+            failed = next((r for r in (latest, count, pttl) if isinstance(r, Exception)), None)
+            if failed is not None:
+                _skip_session(thread_id, failed)
+                continue
             if latest is None:
                 gone.append(thread_id)
                 continue
@@ -351,6 +359,16 @@ def list_sessions_flow(
             break
         offset += page - len(gone)
     return found if limit is None else found[:limit]
+
+
+def _skip_session(thread_id: str, error: Exception) -> None:
+    warnings.warn(
+        f"list_sessions skipped session {thread_id!r:.120}: {error!s:.200}. One of its "
+        f"keys holds a value the saver did not write; inspect it with `lgrs show "
+        f"{thread_id!r:.120}` or remove it with delete_thread().",
+        SkippedSessionWarning,
+        stacklevel=5,
+    )
 
 
 def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:

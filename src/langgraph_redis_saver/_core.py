@@ -519,7 +519,9 @@ def delete_thread_flow(ctx: Context, thread_id: str) -> Flow[None]:
     session appears in per-metadata session indexes)."""
     thread_id = str(thread_id)
     root = ctx.keys.namespace(thread_id, "")
-    (members,) = yield Batch([("SMEMBERS", root.namespaces)])
+    (members,) = yield Batch([("SMEMBERS", root.namespaces)], tolerate=frozenset({0}))
+    if isinstance(members, Exception):  # planted by hand: the script deletes it
+        members = []
     namespaces = {m.decode() for m in members} | {""}
     groups = sorted(namespaces)
     delete = calls.delete(

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 
+from ._urls import NEEDS_PASSWORD, needs_password
 from .lua import Call, Script, script_error
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "arun_flow",
     "execute",
     "iter_flow",
+    "password_hint",
     "run_flow",
 ]
 
@@ -189,15 +191,44 @@ class _Scans:
 
 
 def _step(client: Any, step: Step, scans: _Scans) -> Any:
-    if isinstance(step, Batch):
-        return execute(client, step)
-    return scans.next(client, step) if isinstance(step, Scan) else None
+    try:
+        if isinstance(step, Batch):
+            return execute(client, step)
+        return scans.next(client, step) if isinstance(step, Scan) else None
+    except AuthenticationError as exc:
+        raise password_hint(client, exc) from exc
 
 
 async def _astep(client: Any, step: Step, scans: _Scans) -> Any:
-    if isinstance(step, Batch):
-        return await aexecute(client, step)
-    return await scans.anext(client, step) if isinstance(step, Scan) else None
+    try:
+        if isinstance(step, Batch):
+            return await aexecute(client, step)
+        return await scans.anext(client, step) if isinstance(step, Scan) else None
+    except AuthenticationError as exc:
+        raise password_hint(client, exc) from exc
+
+
+def password_hint(
+    client: Any, exc: AuthenticationError, where: str | None = None
+) -> AuthenticationError:
+    """`exc`, or the same error type saying what to do when no password was given.
+
+    redis-py's ``HELLO must be called with the client already
+    authenticated...`` does not say it; every client reaches Redis through
+    the drivers, so this covers ready clients and every saver method
+    (`from_url` uses it for its probe too). `where` (a masked URL) names the
+    server; by default the client's host and port.
+    """
+    if not needs_password(exc) or NEEDS_PASSWORD in str(exc):
+        return exc
+    if where is None:
+        pool = getattr(client, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None) or {}
+        if kwargs.get("path"):
+            where = f"unix://{kwargs['path']}"
+        elif kwargs.get("host"):
+            where = f"{kwargs['host']}:{kwargs.get('port', 6379)}"
+    return type(exc)(f"{NEEDS_PASSWORD} (Redis at {where})" if where else NEEDS_PASSWORD)
 
 
 def run_flow(client: Any, flow: Flow[T]) -> T:

@@ -41,6 +41,7 @@ __all__ = [
     "blob_list",
     "check_record_format",
     "dump_metadata",
+    "inflate_limit",
     "make_config",
     "pack_typed",
     "parse_entry",
@@ -54,6 +55,8 @@ RECORD_FORMAT = b"1"
 """Layout version stored in every record's `v` field (see CONTRIBUTING.md)."""
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
+INFLATE_FACTOR = 32  # ... or past this many times their stored size ...
+INFLATE_FLOOR = 64 * 1024  # ... unless they inflate to at most this
 _SEPARATOR = re.compile(rb"[\x00\x01]")
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -76,14 +79,28 @@ def pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
 
     With `compress_min`, values at least that large are stored zlib-compressed
     (level 1: cheap, and text-heavy state shrinks several times) when that
-    saves space.
+    saves space and the reader accepts it (`inflate_limit`): a value that
+    shrinks more than that is stored as it is, so anything written can be
+    read back.
     """
     typ, data = typed
     if compress_min and len(data) >= compress_min:
         packed = zlib.compress(data, 1)
-        if len(packed) < len(data):
+        if len(packed) < len(data) and len(data) <= inflate_limit(len(packed)):
             return typ.encode() + ZLIB + packed
     return typ.encode() + RAW + data
+
+
+def inflate_limit(stored: int) -> int:
+    """Bytes a compressed value of `stored` bytes may inflate to.
+
+    Decompression counts in the decode budget: zlib turns a few KB into
+    hundreds of MB of cheap msgpack objects (1 byte -> an empty list), so
+    what a value may inflate to is proportional to what Redis holds, with an
+    absolute ceiling. The serializer's own budget then applies to the
+    inflated bytes, so the whole decode stays proportional to the stored size.
+    """
+    return min(MAX_INFLATED, max(INFLATE_FLOOR, INFLATE_FACTOR * stored))
 
 
 def unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
@@ -96,15 +113,17 @@ def unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
     cut = found.start()
     typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
     if raw[cut : cut + 1] == ZLIB:
+        limit = inflate_limit(len(data))
         inflater = zlib.decompressobj()
         try:
-            data = inflater.decompress(data, MAX_INFLATED)
+            data = inflater.decompress(data, limit)
         except zlib.error as exc:
             raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
         if inflater.unconsumed_tail or not inflater.eof:
             raise CheckpointCorruptedError(
                 f"{key!r} holds a compressed value that is truncated or inflates past "
-                f"{MAX_INFLATED} bytes"
+                f"{limit} bytes (the decode budget for {len(raw)} stored bytes); the saver "
+                f"never writes such a value, so it was changed outside the saver"
             )
     return typ, data
 

@@ -22,7 +22,7 @@ Warnings, for what the package works around without failing the call::
     ├── StoredDataWarning                       a stored value was read back as plain data
     │                                           or as the closest object (code changed)
     ├── IndexWarning                            a cross-session index key could not be updated
-    └── SkippedSessionWarning                   list(None) skipped a damaged session
+    └── SkippedSessionWarning                   a listing skipped a damaged session
 
 Errors from redis-py (`redis.exceptions.ConnectionError`, `TimeoutError`,
 `ResponseError`, ...) propagate unchanged: they already say which server
@@ -139,7 +139,8 @@ class IndexWarning(RedisSaverWarning):
 
 
 class SkippedSessionWarning(RedisSaverWarning):
-    """``list(None)`` skipped a session it could not read; the message names it."""
+    """``list(None)`` or ``list_sessions`` skipped a session it could not read; the
+    message names it."""
 
 
 class StoredDataWarning(RedisSaverWarning):

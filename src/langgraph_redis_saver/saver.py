@@ -37,8 +37,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from . import _admin, _core
 from ._admin import SessionInfo
-from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
-from ._urls import NEEDS_PASSWORD, mask_url, needs_password
+from ._drive import aiter_flow, arun_flow, iter_flow, password_hint, run_flow
+from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer, serde_with_allowlist
@@ -151,7 +151,10 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             ones are pruned as new ones are written, DeltaChannel-safely.
         compress_threshold: Store channel values of at least this many bytes
             zlib-compressed (level 1). ``None`` (default) never compresses.
-            Readers handle both forms, so it can be turned on at any time.
+            Readers handle both forms, so it can be turned on at any time. A
+            value that would shrink more than 32 times (and is over 64 KiB)
+            is stored uncompressed: readers refuse to inflate more than that
+            (see the decode budget in docs/security.md).
 
     Example:
         ```python
@@ -288,12 +291,10 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
                 cluster = False
             except redis.exceptions.AuthenticationError as exc:
                 probe.close()
-                if not needs_password(exc):
+                hint = password_hint(probe, exc, mask_url(url))
+                if hint is exc:
                     raise
-                # redis-py's "HELLO must be called with the client already
-                # authenticated..." does not say what to do.
-                where = mask_url(url)
-                raise redis.exceptions.AuthenticationError(f"{NEEDS_PASSWORD} ({where})") from exc
+                raise hint from exc
             except BaseException:
                 probe.close()
                 raise

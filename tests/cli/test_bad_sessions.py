@@ -216,3 +216,43 @@ def test_maps_nested_deep_are_skipped_and_named(bad: Lgrs, tmp_path: Path) -> No
     result = bad("show", "deep-1000", code=1)
     expected = "Error: a stored value is nested too deeply to show"
     assert result.stderr.strip().splitlines() == [expected]
+
+
+# -- a key of another type ----------------------------------------------------------------
+
+
+def test_a_key_of_another_type_fails_only_its_own_session(redis_url: str, prefix: str) -> None:
+    """A hash planted at one session's `latest`, timeline or record: every
+    listing command still lists the others, names the culprit, and exits 0."""
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        for thread in ("good-1", "bad-latest", "bad-timeline", "bad-record", "good-2"):
+            interview(saver, thread, ["an answer"])
+        client = redis.Redis.from_url(redis_url)
+        for thread, key in [
+            ("bad-latest", saver.keys.namespace("bad-latest", "").latest),
+            ("bad-timeline", saver.keys.namespace("bad-timeline", "").timeline),
+            ("bad-record", _latest_record(client, saver.keys, "bad-record")),
+        ]:
+            client.delete(key)
+            if thread == "bad-record":
+                client.set(key, "planted by hand")
+            else:
+                client.hset(key, "planted", "by hand")
+        lgrs = Lgrs(redis_url, prefix)
+        named = {"bad-latest", "bad-timeline"}  # the index cannot list these two
+        result = lgrs("sessions", "--json")
+        rows = {r["sessionId"]: r for r in json.loads(result.stdout)}
+        assert set(rows) == {*GOOD, "bad-record"}
+        assert "another type" in rows["bad-record"]["error"]
+        assert all(rows[g]["error"] is None for g in GOOD)
+        warned = {t for t in [*named, "bad-record"] if f"'{t}'" in result.stderr}
+        assert warned == {*named, "bad-record"}, result.stderr
+        assert "Traceback" not in lgrs("sessions").output
+        stats = lgrs("stats", "--json")
+        assert json.loads(stats.stdout)["sessions"] == 3
+        assert all(f"'{t}'" in stats.stderr for t in named)
+        dry = lgrs("delete", "--all", "--dry-run")
+        assert set(dry.stdout.split()) == {*GOOD, "bad-record"}
+        assert all(f"'{t}'" in dry.stderr for t in named)
+        client.close()
+        saver.clear_all()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import redis
+import redis.asyncio
 from click.testing import CliRunner
 
 from langgraph_redis_saver import RedisCheckpointSaver
@@ -48,6 +49,40 @@ def test_requirepass_without_password_says_how_in_the_library(locked: str) -> No
         RedisCheckpointSaver.from_url(locked)
     assert NEEDS_PASSWORD in str(caught.value)
     assert "HELLO" not in str(caught.value)
+
+
+@pytest.mark.parametrize("made", ["from_url-standalone", "ready-client"])
+async def test_requirepass_without_password_says_how_on_every_path(
+    locked: str, mode: str, made: str
+) -> None:
+    """The first operation of a saver that skipped from_url's probe says it too."""
+    from support.api import Api
+
+    if made == "ready-client":
+        client = redis.Redis.from_url(locked)
+        aclient = redis.asyncio.Redis.from_url(locked)
+        saver = RedisCheckpointSaver(client, aclient=aclient)
+    else:
+        saver = RedisCheckpointSaver.from_url(locked, cluster=False)
+    api = Api(saver, mode)
+    calls = [
+        lambda: api.get_tuple({"configurable": {"thread_id": "t"}}),
+        lambda: api.list(None),
+        lambda: api.list_sessions(),
+        lambda: api.clear_all(),  # SCAN, not a batch
+    ]
+    try:
+        for call in calls:
+            with pytest.raises(redis.exceptions.AuthenticationError) as caught:
+                await call()
+            assert NEEDS_PASSWORD in str(caught.value), str(caught.value)
+            assert "HELLO" not in str(caught.value)
+    finally:
+        if made == "ready-client":
+            client.close()
+            await aclient.aclose()
+        else:
+            await saver.aclose()
 
 
 def test_requirepass_without_password_says_how_in_lgrs(locked: str) -> None:

@@ -275,3 +275,44 @@ async def test_list_all_sessions_skips_a_damaged_one(
     assert {"good-1", "good-2"} <= got
     assert ("bad" in got) == (damage == "non-utf8")
     r.close()
+
+
+@pytest.mark.parametrize("key", ["latest", "timeline", "record"])
+async def test_a_key_of_another_type_hides_only_its_own_session(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str, key: str
+) -> None:
+    from langgraph_redis_saver import CheckpointCorruptedError, SkippedSessionWarning
+
+    ids = {}
+    for thread in ("good-1", "bad", "good-2"):
+        cp = checkpoint({"a": thread})
+        await api.put(config(thread), cp, meta(0), cp["channel_versions"])
+        ids[thread] = cp["id"]
+    r = redis.Redis.from_url(redis_url)
+    ns = saver.keys.namespace("bad", "")
+    target = ns.record(ids["bad"]) if key == "record" else getattr(ns, key)
+    r.delete(target)
+    if key == "record":  # a string where the saver keeps a hash, a hash elsewhere
+        r.set(target, "planted by hand")
+    else:
+        r.hset(target, "planted", "by hand")
+    if key == "record":  # `latest` and the timeline still look fine: only reading fails
+        with pytest.raises(CheckpointCorruptedError, match="another type"):
+            await api.get_tuple(config("bad"))
+        listed = {i.thread_id for i in await api.list_sessions()}
+        assert listed == {"good-1", "bad", "good-2"}
+    else:
+        with pytest.warns(SkippedSessionWarning, match="'bad'"):
+            listed = {i.thread_id for i in await api.list_sessions()}
+        assert listed == {"good-1", "good-2"}
+    if key != "latest":  # list(None) does not read `latest`
+        with pytest.warns(SkippedSessionWarning, match="'bad'"):
+            found = await api.list(None)
+        assert {t.config["configurable"]["thread_id"] for t in found} == {"good-1", "good-2"}
+    # What the warning advises works: the session can be removed. (Keys that
+    # only the planted one led to stay until their TTL or clear_all().)
+    await api.delete_thread("bad")
+    assert r.exists(target, ns.latest, ns.timeline) == 0
+    assert await api.get_tuple(config("bad")) is None
+    assert {i.thread_id for i in await api.list_sessions()} == {"good-1", "good-2"}
+    r.close()

@@ -168,7 +168,9 @@ def script_error(script: Script, error: Exception) -> Exception:
 
     Our own error replies (``LGRS_CORRUPT ...``) become the library's
     exception; a Redis error that names a line says which file and line.
-    Other errors keep their type.
+    ``WRONGTYPE`` means a key the script reads holds a value of another type,
+    which the saver never writes: `CheckpointCorruptedError`, so that callers
+    that skip damaged sessions skip it too. Other errors keep their type.
     """
     text = str(error)
     code, _, rest = text.partition(" ")
@@ -177,6 +179,11 @@ def script_error(script: Script, error: Exception) -> Exception:
     located = _LINE.sub(
         lambda m: f"user_script:{m.group(1)} ({script.locate(int(m.group(1)))}):", text
     )
+    if "WRONGTYPE" in text:
+        return CheckpointCorruptedError(
+            f"a key of this session holds a value of another type, so it was changed "
+            f"outside the saver ({located[:200]}); delete the session or the key"
+        )
     if located == text:
         return error
     return type(error)(located)

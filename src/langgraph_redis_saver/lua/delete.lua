@@ -9,7 +9,9 @@
 -- sessions-index entries and the runs of the deleted checkpoints, so the
 -- caller can take the session out of those cross-session indexes too. Values
 -- come back as Python wrote them (the `indexed` and `run` fields), never
--- re-derived from numbers. Bounded by the session's timelines.
+-- re-derived from numbers. Bounded by the session's timelines. A key that
+-- holds another type (planted by hand) is deleted, not read: a damaged
+-- session can always be removed.
 local n_namespaces = tonumber(ARGV[1])
 local namespaces = KEYS[1]
 local index_keys = {}
@@ -26,10 +28,12 @@ end
 
 for g = 0, n_namespaces - 1 do
   local rp, wp, bp, tl = ARGV[2 + 4 * g], ARGV[3 + 4 * g], ARGV[4 + 4 * g], ARGV[5 + 4 * g]
-  local ids = redis.call('ZRANGE', tl, 0, -1)
+  local ids = redis.pcall('ZRANGE', tl, 0, -1)
+  if ids.err then ids = {} end
   for i = 1, #ids do
     local rk = rp .. esc(ids[i])
-    local f = redis.call('HMGET', rk, 'blobs', 'metadata', 'run', 'indexed')
+    local f = redis.pcall('HMGET', rk, 'blobs', 'metadata', 'run', 'indexed')
+    if f.err then f = {} end
     local bkeys = blob_keys(bp, f[1])
     for j = 1, #bkeys do
       deleted = deleted + redis.call('DEL', bkeys[j])
