@@ -296,7 +296,6 @@ def test_migrate_keeps_the_container_types_the_serializer_stores(
     state["profile_data"] = {
         "tags": collections.defaultdict(list, {"x": [1]}),
         "recent": collections.deque(["a", "b"], maxlen=3),
-        "raw": bytearray(b"\x00\xff"),
         "ordered": collections.OrderedDict(b=1, a=2),
         "counts": collections.Counter(a=2),
     }
@@ -326,5 +325,24 @@ def test_migrate_skips_sessions_with_placeholders_and_keeps_the_pickle(
         (outcome,) = migrate_pickle_sessions(saver).outcomes
         assert outcome.status == "skipped" and outcome.pickled
         assert outcome.refused == ["collections.defaultdict factory collections.Counter"]
-        assert saver.get_tuple(_config("dd")) is None
     assert client.get(f"{prefix}:dd:latest") == data
+
+
+def test_migrate_never_changes_a_type_silently(
+    redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    """A value the serializer would store as another type is kept or reported, never changed."""
+    state = legacy_state(1)
+    state["profile_data"] = {"raw": bytearray(b"\x00\xff")}
+    data = write_legacy_session(client, "s1", prefix=prefix, payload=legacy_pickle(state, "s1"))
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        keeps = type(saver.serde.loads_typed(saver.serde.dumps_typed({"b": bytearray(b"x")}))["b"])
+        (outcome,) = migrate_pickle_sessions(saver).outcomes
+        found = saver.get_tuple(_config("s1")) if outcome.status == "migrated" else None
+    if keeps is bytearray:  # the serializer stores nested bytearrays: migrated as one
+        assert outcome.status == "migrated" and found is not None
+        assert type(found.checkpoint["channel_values"]["profile_data"]["raw"]) is bytearray
+    else:  # reported, and the session stays as it was
+        assert outcome.status == "skipped" and outcome.pickled and found is None
+        assert "profile_data.raw (bytearray) as bytes" in outcome.reason
+        assert client.get(f"{prefix}:s1:latest") == data

@@ -21,6 +21,7 @@ A session whose new checkpoint exists is never written again (idempotent).
 
 from __future__ import annotations
 
+import collections
 import json
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -200,6 +201,28 @@ def refusal_reason(refused: Sequence[str]) -> str:
     )
 
 
+def _diff_types(old: Any, new: Any, path: str, out: list[str], depth: int) -> None:
+    """Append ``path: old type -> new type`` for each value whose type a round trip changed."""
+    if len(out) >= 10 or depth > 100:
+        return
+    if type(old) is not type(new):
+        out.append(f"{path} ({type(old).__name__}) as {type(new).__name__}")
+        return
+    if isinstance(old, collections.defaultdict) and old.default_factory is not getattr(
+        new, "default_factory", None
+    ):
+        out.append(f"{path} (defaultdict) without its default factory")
+    if isinstance(old, collections.deque) and old.maxlen != getattr(new, "maxlen", None):
+        out.append(f"{path} (deque) without its maxlen")
+    if isinstance(old, dict):
+        for key, value in old.items():
+            if key in new:
+                _diff_types(value, new[key], f"{path}.{key}", out, depth + 1)
+    elif isinstance(old, (list, tuple, collections.deque)):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            _diff_types(a, b, f"{path}[{i}]", out, depth + 1)
+
+
 def ambiguous_reason(found: LegacySession) -> str:
     """Why a legacy key whose session id holds ``:`` or is empty is not migrated unasked."""
     return (
@@ -292,6 +315,17 @@ class _Migrator:
             outcome.refused = list(state.refused)
             outcome.reason = refusal_reason(state.refused)
             return outcome
+        try:
+            changed = self.type_changes(state)
+        except Exception:  # values the serializer refuses: writing reports it, and rolls back
+            changed = []
+        if changed:
+            outcome.status, outcome.pickled = "skipped", True
+            outcome.reason = (
+                f"the serializer would store {'; '.join(changed[:3])}; left as it is "
+                "rather than migrated with changed types (convert them with transform=)"
+            )
+            return outcome
         if self.dry_run:
             outcome.reason = self.plan_text(found, clash)
             return outcome
@@ -357,6 +391,16 @@ class _Migrator:
             except ResponseError as exc:
                 return "skipped", f"expired while migrating ({exc})"
         return None
+
+    def type_changes(self, state: LegacyState) -> list[str]:
+        """Where storing the values would change a type (``path: old -> new``), found by
+        a round trip through the saver's serializer of each value as it would be stored."""
+        serde = self.saver.serde
+        changes: list[str] = []
+        for name, value in self.values_of(state).items():
+            back = serde.loads_typed(serde.dumps_typed(value))
+            _diff_types(value, back, name, changes, 0)
+        return changes
 
     def values_of(self, state: LegacyState) -> dict[str, Any]:
         values = dict(state.values)
