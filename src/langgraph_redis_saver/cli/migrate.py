@@ -221,8 +221,11 @@ def migrate(
     Each session becomes one checkpoint holding the pickled state (messages
     as LangChain messages, turn_count, is_complete, ...), with the pickle's
     remaining TTL. Pickles are read with a restricted unpickler: nothing they
-    name is imported or run; a session that names anything outside its class
-    table, or that cannot be read, is reported and left as it is.
+    name is imported or run; a session holding anything it cannot rebuild
+    (outside its class table, a type the serializer would change), or that
+    cannot be read, is reported and left as it is, and the exit code is 1
+    while any session stays pickled. A session id holding ':' (or empty)
+    is migrated only when named with --session.
 
     In place (the default), each pickle is first moved aside atomically, then
     the checkpoint is written: an interrupted run loses nothing, and running
