@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help install redis-server test test-unit lint fmt type demo bench check clean
-.PHONY: test-notebooks docs docs-serve
+.PHONY: test-notebooks docs docs-serve chromium docs-img
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ install: $(STAMP)  ## create .venv and install the package with dev dependencies
 redis-server:  ## make sure a redis-server binary is available (installs it when root)
 	@scripts/ensure-redis-server.sh
 
-test: install redis-server  ## lint, run the test suite, the notebooks and a strict docs build
+chromium:  ## make sure Debian's chromium is there for the lgrs serve browser tests
+	@scripts/ensure-chromium.sh
+
+test: install redis-server chromium  ## lint, run the test suite, the notebooks and a strict docs build
 	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/pytest
 	scripts/with-redis.sh $(BIN)/pytest --nbmake --nbmake-timeout=300 notebooks -q
@@ -50,6 +53,10 @@ test-notebooks: install redis-server  ## run every notebook against a throwaway 
 
 docs: install  ## build the docs site into site/ (strict: warnings are errors)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-img: install redis-server chromium  ## run the lgrs serve browser tests, copy their screenshots into docs/img/web/
+	$(BIN)/pytest -q tests/web/test_browser.py
+	mkdir -p docs/img/web && cp tests/artifacts/web/*.png docs/img/web/
 
 docs-serve: install  ## serve the docs with live reload on http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve

@@ -155,5 +155,6 @@ def test_flows_validate_config_before_any_io() -> None:
 
 def test_exported_members_match_all() -> None:
     public = {name for name in dir(langgraph_redis_saver) if not name.startswith("_")}
-    modules = {"errors", "keys", "saver", "serde", "lua", "browse", "cli", "devserver", "legacy"}
+    modules = {"errors", "keys", "saver", "serde", "lua", "browse", "cli", "devserver", "legacy",
+               "web"}  # fmt: skip
     assert set(langgraph_redis_saver.__all__) - {"__version__"} == public - modules

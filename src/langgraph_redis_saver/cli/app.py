@@ -900,3 +900,5 @@ def doctor(settings: Settings, sample: int) -> None:
 cli.add_command(
     _Lazy("migrate", "Convert legacy pickled sessions into this saver's checkpoints.", _migrate)
 )
+
+from langgraph_redis_saver.cli import serve as _serve  # noqa: E402, F401  (registers `lgrs serve`)
