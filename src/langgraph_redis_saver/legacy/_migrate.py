@@ -201,6 +201,23 @@ def refusal_reason(refused: Sequence[str]) -> str:
     )
 
 
+_PLAIN_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether `value` is only JSON-like data and LangChain messages (kept by any serializer)."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS or isinstance(value, BaseMessage):
+        return True
+    if depth > 100:
+        return False
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
 def _diff_types(old: Any, new: Any, path: str, out: list[str], depth: int) -> None:
     """Append ``path: old type -> new type`` for each value whose type a round trip changed."""
     if len(out) >= 10 or depth > 100:
@@ -398,6 +415,8 @@ class _Migrator:
         serde = self.saver.serde
         changes: list[str] = []
         for name, value in self.values_of(state).items():
+            if _plain(value, 0):
+                continue  # JSON-like data and messages: nothing a round trip could change
             back = serde.loads_typed(serde.dumps_typed(value))
             _diff_types(value, back, name, changes, 0)
         return changes
