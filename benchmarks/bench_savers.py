@@ -15,10 +15,18 @@ Workloads:
    messages (with tool calls and usage metadata): put, put_writes, get_tuple
    (latest and by id), list(limit=10). Rounds are interleaved across savers;
    each round times a batch of calls; we report the median and p95 per call.
-2. A 50-turn graph run (a chat turn appends two messages): mean time per
-   turn, growth from turns 1-10 to 41-50, and bytes stored in Redis.
-3. 32 sessions driven concurrently with the async API: turns per second.
-4. Network round trips per operation, counted on the client connection.
+2. A 50-turn graph run (a chat turn appends two messages): median time per
+   turn with LangGraph's default durability and with ``durability="sync"``,
+   growth from turns 1-10 to 41-50, and bytes stored in Redis.
+3. A long conversation: a plain ``MessagesState`` chat of 200 turns per
+   saver; turn time at 10, 50, 100 and 200 turns, bytes in Redis, and the
+   bytes stored per turn at turns 11-20 against turns 191-200.
+4. 32 sessions driven concurrently with the async API: turns per second, and
+   where a turn's time goes (saver calls per turn, time inside each call,
+   CPU per turn).
+5. Network round trips per operation, counted on the client connection.
+
+The run ends with the goals of issue #13, each with its ratio and pass/fail.
 
 Ratios are ours / theirs: below 1.0 means ours is faster (or smaller).
 """
@@ -46,7 +54,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.graph import START, StateGraph
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph_checkpoint_plainredis import AsyncRedisSaver as PlainAsync
 from langgraph_checkpoint_plainredis import RedisSaver as PlainSync
@@ -279,9 +287,13 @@ def redis_bytes(url: str, prefix: str) -> int:
     return total
 
 
-def bench_graph(savers: Savers, turns: int, sessions: int) -> dict[str, Any]:
+def bench_graph(
+    savers: Savers, turns: int, sessions: int, durability: str | None
+) -> dict[str, Any]:
+    """Turn times of a chat graph; `durability` None is LangGraph's default."""
     names = [OURS, OURS_Z, *PEERS]
     graphs = {name: chat_graph(savers.sync[name]) for name in names}
+    kwargs = {} if durability is None else {"durability": durability}
     per_turn: dict[str, list[list[float]]] = {name: [] for name in names}
     for s in range(sessions):
         times: dict[str, list[float]] = {name: [] for name in names}
@@ -291,7 +303,7 @@ def bench_graph(savers: Savers, turns: int, sessions: int) -> dict[str, Any]:
                 config = {"configurable": {"thread_id": threads[name]}}
                 user = HumanMessage(f"question {turn}: " + "what about this " * 5)
                 start = time.perf_counter_ns()
-                graphs[name].invoke({"messages": [user]}, config, durability="sync")
+                graphs[name].invoke({"messages": [user]}, config, **kwargs)
                 times[name].append((time.perf_counter_ns() - start) / 1000)
         for name in names:
             per_turn[name].append(times[name])
@@ -303,15 +315,113 @@ def bench_graph(savers: Savers, turns: int, sessions: int) -> dict[str, Any]:
         result[name] = {
             "turn median": statistics.median(all_turns),
             "turn p95": pct(all_turns, 0.95),
-            "growth 41-50 / 1-10": statistics.median(last) / statistics.median(first),
+            "growth last 10 / first 10": statistics.median(last) / statistics.median(first),
         }
     for name in (OURS, OURS_Z, "plainredis"):
-        result[name]["bytes in redis"] = redis_bytes(savers.url, savers.prefixes[name])
-        result[name]["bytes per turn"] = result[name]["bytes in redis"] / (turns * sessions)
+        total = redis_bytes(savers.url, savers.prefixes[name])
+        result[name]["bytes in redis"] = total
+        result[name]["bytes per turn"] = total / (turns * sessions)
+    return result
+
+
+# -- 3. a long conversation -------------------------------------------------------------------
+
+
+def messages_graph(checkpointer: Any) -> Any:
+    """The plainest chat: ``MessagesState`` (``add_messages``), one reply node."""
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        n = len(state["messages"])
+        text = f"answer {n}: " + "lorem ipsum dolor sit amet " * 6
+        ai = AIMessage(
+            text,
+            usage_metadata={"input_tokens": 100, "output_tokens": 30, "total_tokens": 130},
+            response_metadata={"model_name": "demo-model"},
+        )
+        return {"messages": [ai]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    return builder.compile(checkpointer=checkpointer)
+
+
+LONG_MARKS = (10, 50, 100, 200)  # turn time reported at these turns
+LONG_WINDOW = 5  # ... as the median of the turns ending there
+
+
+def bench_long(savers: Savers, turns: int) -> dict[str, Any]:
+    """One conversation of `turns` turns per saver, interleaved turn by turn.
+
+    Bytes are read from Redis (``MEMORY USAGE`` of the session's keys) after
+    turns 10, 20, 190 and 200 (scaled down for a short run), so the bytes a
+    turn adds early and late in a conversation can be compared.
+    """
+    names = [OURS, OURS_Z, *PEERS]
+    graphs = {name: messages_graph(savers.sync[name]) for name in names}
+    threads = {name: f"long-{uuid.uuid4().hex[:8]}" for name in names}
+    marks = [m for m in LONG_MARKS if m <= turns]
+    early = (max(1, turns // 20), max(2, turns // 10))  # turns 11-20 of 200
+    late = (turns - turns // 20, turns)  # turns 191-200 of 200
+    probes = sorted({early[0], early[1], late[0], late[1]})
+    times: dict[str, list[float]] = {name: [] for name in names}
+    sizes: dict[str, dict[int, int]] = {name: {} for name in (OURS, OURS_Z, "plainredis")}
+    for turn in range(1, turns + 1):
+        for name in names:
+            config = {"configurable": {"thread_id": threads[name]}}
+            user = HumanMessage(f"question {turn}: " + "what about this " * 5)
+            start = time.perf_counter_ns()
+            graphs[name].invoke({"messages": [user]}, config)
+            times[name].append((time.perf_counter_ns() - start) / 1000)
+        if turn in probes:
+            for name in sizes:
+                sizes[name][turn] = redis_bytes(savers.url, savers.prefixes[name])
+    result: dict[str, Any] = {"turns": turns, "early": early, "late": late}
+    for name in names:
+        row: dict[str, Any] = {}
+        for m in marks:
+            row[f"turn {m}"] = statistics.median(times[name][max(0, m - LONG_WINDOW) : m])
+        if name in sizes:
+            by = sizes[name]
+            per_early = (by[early[1]] - by[early[0]]) / (early[1] - early[0])
+            per_late = (by[late[1]] - by[late[0]]) / (late[1] - late[0])
+            row["bytes in redis"] = by[turns]
+            row["bytes per turn early"] = per_early
+            row["bytes per turn late"] = per_late
+            row["late / early"] = per_late / per_early
+        result[name] = row
     return result
 
 
 # -- 3. concurrency ---------------------------------------------------------------------------
+
+
+class CallClock:
+    """Wraps a saver's async methods to count calls and the time spent in them."""
+
+    METHODS = ("aget_tuple", "aput", "aput_writes")
+
+    def __init__(self, saver: Any) -> None:
+        self.calls: dict[str, int] = dict.fromkeys(self.METHODS, 0)
+        self.ns: dict[str, int] = dict.fromkeys(self.METHODS, 0)
+        for name in self.METHODS:
+            setattr(saver, name, self._wrap(name, getattr(saver, name)))
+        self.saver = saver
+
+    def _wrap(self, name: str, fn: Any) -> Any:
+        async def timed_call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.ns[name] += time.perf_counter_ns() - start
+                self.calls[name] += 1
+
+        return timed_call
+
+    def unwrap(self) -> None:
+        for name in self.METHODS:
+            self.saver.__dict__.pop(name, None)
 
 
 async def bench_concurrency(savers: Savers, n_sessions: int, turns: int) -> dict[str, Any]:
@@ -327,17 +437,32 @@ async def bench_concurrency(savers: Savers, n_sessions: int, turns: int) -> dict
                     {"messages": [HumanMessage(f"q{turn}")]}, config, durability="sync"
                 )
 
+        await session(-1)  # warm up: connections, scripts
+        clock = CallClock(saver)
+        cpu = time.process_time()
         start = time.perf_counter()
         await asyncio.gather(*(session(i) for i in range(n_sessions)))
         elapsed = time.perf_counter() - start
-        out[name] = {"turns/s": n_sessions * turns / elapsed}
+        cpu = time.process_time() - cpu
+        clock.unwrap()
+        n_turns = n_sessions * turns
+        row: dict[str, Any] = {
+            "turns/s": n_turns / elapsed,
+            "cpu us per turn": cpu / n_turns * 1e6,
+            "wall us per turn": elapsed / n_turns * 1e6,
+        }
+        for method in CallClock.METHODS:
+            calls = clock.calls[method]
+            row[f"{method} per turn"] = calls / n_turns
+            row[f"{method} us"] = clock.ns[method] / max(1, calls) / 1000
+        out[name] = row
         if isinstance(saver, PlainAsync):
             await saver.aclose()
     await savers.ours.aclose()
     return out
 
 
-# -- 4. round trips -----------------------------------------------------------------------------
+# -- 5. round trips -----------------------------------------------------------------------------
 
 
 class Counter:
@@ -406,6 +531,37 @@ def print_table(title: str, rows: dict[str, dict[str, Any]], cols: list[str], ke
         print(line)
 
 
+def goals(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
+    """The goals of issue #13 as (goal, ratio, bound, met), from one run's results."""
+    out: list[tuple[str, float, str, bool]] = []
+    ops = results["operations, 10 messages"]
+    put = ops["put"]
+    ratio = put[OURS]["median"] / (put["floor"]["median"] + put["memory"]["median"])
+    out.append(("put, 10 messages / (SET + InMemorySaver put)", ratio, "<= 2.0", ratio <= 2.0))
+    get = ops["get_tuple latest"]
+    ratio = get[OURS]["median"] / (get["floor"]["median"] + get["memory"]["median"])
+    out.append(("get_tuple latest / (GET + InMemorySaver get)", ratio, "<= 1.5", ratio <= 1.5))
+    for key, label, bound in (
+        ("graph, default durability", "graph turn (default durability) / InMemorySaver", 1.2),
+        ("graph, durability=sync", "graph turn (durability='sync') / InMemorySaver", 1.3),
+    ):
+        graph = results[key]
+        ratio = graph[OURS]["turn median"] / graph["memory"]["turn median"]
+        out.append((label, ratio, f"<= {bound}", ratio <= bound))
+    conc = results["concurrency"]
+    ratio = conc[OURS]["turns/s"] / conc["memory"]["turns/s"]
+    out.append(("32 sessions, ainvoke turns/s / InMemorySaver", ratio, ">= 0.8", ratio >= 0.8))
+    long = results["long conversation"]
+    n = long["turns"]
+    ratio = long[OURS]["bytes in redis"] / long["plainredis"]["bytes in redis"]
+    out.append((f"bytes after {n} turns / plainredis", ratio, "<= 0.15", ratio <= 0.15))
+    ratio = long[OURS]["late / early"]
+    (a, b), (c, d) = long["early"], long["late"]
+    label = f"bytes per turn, turns {c + 1}-{d} / {a + 1}-{b}"
+    out.append((label, ratio, "<= 1.5", ratio <= 1.5))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--redis-url", help="use this Redis instead of a throwaway redis-server")
@@ -415,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, calls = (3, 5) if args.quick else (args.rounds, 20)
     turns, sessions = (10, 1) if args.quick else (50, 3)
+    long_turns = 40 if args.quick else 200
     conc_turns = 3 if args.quick else 10
 
     results: dict[str, Any] = {"python": sys.version.split()[0]}
@@ -439,33 +596,52 @@ def main(argv: list[str] | None = None) -> int:
             print_table(
                 f"operations, {n} messages per checkpoint (us per call, p95)", ops, cols, "p95"
             )
-        savers = Savers(url, tmp, stack)
-        graph = bench_graph(savers, turns, sessions)
-        results["graph"] = graph
-        print(f"\n{turns}-turn graph run, {sessions} sessions per saver (durability='sync')")
-        for name, row in graph.items():
-            print(f"  {name:<12}" + "  ".join(f"{k}: {v:,.2f}" for k, v in row.items()))
-        turn = {name: row["turn median"] for name, row in graph.items()}
-        size = {
-            n: graph[n]["bytes in redis"] / graph["plainredis"]["bytes in redis"]
-            for n in (OURS, OURS_Z)
-        }
-        print(
-            f"  ratios ours/plainredis: turn {turn[OURS] / turn['plainredis']:.2f}x, "
-            f"bytes {size[OURS]:.2f}x (with zlib {size[OURS_Z]:.2f}x); "
-            f"ours/memory: turn {turn[OURS] / turn['memory']:.2f}x"
-        )
+        for durability in (None, "sync"):
+            label = "default durability" if durability is None else f"durability={durability}"
+            (tmp / label).mkdir()
+            savers = Savers(url, tmp / label, stack)
+            graph = bench_graph(savers, turns, sessions, durability)
+            results[f"graph, {label}"] = graph
+            print(f"\n{turns}-turn graph run, {sessions} sessions per saver ({label})")
+            for name, row in graph.items():
+                print(f"  {name:<12}" + "  ".join(f"{k}: {v:,.2f}" for k, v in row.items()))
+            turn = {name: row["turn median"] for name, row in graph.items()}
+            size = {
+                n: graph[n]["bytes in redis"] / graph["plainredis"]["bytes in redis"]
+                for n in (OURS, OURS_Z)
+            }
+            print(
+                f"  ratios ours/plainredis: turn {turn[OURS] / turn['plainredis']:.2f}x, "
+                f"bytes {size[OURS]:.2f}x (with zlib {size[OURS_Z]:.2f}x); "
+                f"ours/memory: turn {turn[OURS] / turn['memory']:.2f}x"
+            )
+        (tmp / "long").mkdir()
+        savers = Savers(url, tmp / "long", stack)
+        long = bench_long(savers, long_turns)
+        results["long conversation"] = long
+        print(f"\nlong conversation: MessagesState chat, {long_turns} turns per saver")
+        for name in (OURS, OURS_Z, *PEERS):
+            row = long[name]
+            print(f"  {name:<12}" + "  ".join(f"{k}: {v:,.1f}" for k, v in row.items()))
         conc = asyncio.run(bench_concurrency(savers, 32, conc_turns))
         results["concurrency"] = conc
-        print(f"\n32 concurrent sessions x {conc_turns} turns (async API)")
+        print(f"\n32 concurrent sessions x {conc_turns} turns (async API, durability='sync')")
         for name, row in conc.items():
             ratio = row["turns/s"] / conc["memory"]["turns/s"]
             print(f"  {name:<12} {row['turns/s']:>9.0f} turns/s   ({ratio:.2f}x of memory)")
+            print("               " + "  ".join(f"{k}: {v:,.1f}" for k, v in row.items()))
         trips = bench_round_trips(url)
         results["round trips"] = trips
         print("\nround trips per operation")
         for op, per in trips.items():
             print(f"  {op:<20} " + "  ".join(f"{k}: {v}" for k, v in per.items()))
+    results["goals"] = [
+        {"goal": g, "ratio": r, "bound": b, "met": ok} for g, r, b, ok in goals(results)
+    ]
+    print("\ngoals (issue #13), ratios from this run")
+    for row in results["goals"]:
+        verdict = "pass" if row["met"] else "FAIL"
+        print(f"  {row['goal']:<52} {row['ratio']:>6.2f}x  {row['bound']:<7} {verdict}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -8,6 +8,7 @@ logic exists once. Nothing here imports a Redis client or awaits.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -28,9 +29,11 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ._drive import Batch, Call, Command, Emit, Flow
+from ._lists import Encoded, ListCache
 from ._records import (
     dump_metadata,
     make_config,
+    pack_link,
     pack_typed,
     parse_entry,
     record_fields,
@@ -77,6 +80,7 @@ class Context:
     session_index_keys: tuple[str, ...] = ("user_id",)
     max_checkpoints: int | None = None
     compress_min: int = 0  # 0: never compress
+    lists: ListCache | None = None  # None: store every list value in full
 
     @property
     def read_ttl(self) -> int:
@@ -136,21 +140,66 @@ def put_flow(
 ) -> Flow[RunnableConfig]:
     """Store one checkpoint: record, new blobs, `latest`, timeline; one round trip.
 
+    A list value that extends one this saver stored for its channel is
+    stored as a link (see ``_lists``). If a base of a link has gone meanwhile
+    (it expired, or a prune removed it), the script writes nothing and the
+    put is sent again with full copies: a second round trip, only then.
+
     Raises:
         CheckpointConflictError: What the checkpoint builds on (a reused
             channel value, a DeltaChannel ancestor) was removed after the run
             read it; nothing was written.
         CheckpointCorruptedError: The parent chain loops (edited by hand).
     """
+    thread_id, checkpoint_ns, _ = ids_from_config(config)
+    values = checkpoint["channel_values"]
+    dumps = ctx.serde.dumps_typed
+    typed = {
+        channel: dumps(values[channel])
+        for channel in new_versions
+        if channel in values and channel in checkpoint["channel_versions"]
+    }
+    lists = ctx.lists
+    while True:
+        linked: dict[str, Encoded] = {}
+        stored = yield from _put(
+            ctx, config, checkpoint, metadata, new_versions, typed, linked, now_ms
+        )
+        if stored or not any(e.chain for e in linked.values()):
+            break
+        # A base is gone: forget what this saver remembers of those channels.
+        for channel in linked:
+            if lists is not None:
+                lists.forget((thread_id, checkpoint_ns, channel))
+        ctx = dataclasses.replace(ctx, lists=None)
+    if lists is not None:
+        for channel, encoded in linked.items():
+            lists.remember((thread_id, checkpoint_ns, channel), encoded.remember)
+    return make_config(thread_id, checkpoint_ns, checkpoint["id"])
+
+
+def _put(
+    ctx: Context,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    typed: Mapping[str, tuple[str, bytes]],
+    linked: dict[str, Encoded],
+    now_ms: int | None,
+) -> Flow[bool]:
+    """One put script call; False when a list-link base was gone (nothing
+    written). Fills `linked` with the list values it encoded."""
     thread_id, checkpoint_ns, parent_id = ids_from_config(config)
     cid = checkpoint["id"]
     ns = ctx.keys.namespace(thread_id, checkpoint_ns)
     values = checkpoint["channel_values"]
-    dumps = ctx.serde.dumps_typed
 
     new_blobs: list[tuple[str, bytes]] = []
     kept_blobs: list[str] = []
     suffixes: list[str] = []
+    bases: dict[str, None] = {}  # ordered set of list-link bases
+    kept_lists = False  # a reused value that may be a list link
     for channel, version in checkpoint["channel_versions"].items():
         # A channel without a value (empty, or a DeltaChannel between
         # snapshots) has no blob; readers treat it as absent.
@@ -158,12 +207,26 @@ def put_flow(
             continue
         suffix = blob_suffix(channel, version)
         suffixes.append(suffix)
-        if channel in new_versions:
-            new_blobs.append(
-                (ns.blob_prefix + suffix, pack_typed(dumps(values[channel]), ctx.compress_min))
-            )
-        else:
+        if channel not in new_versions:
             kept_blobs.append(ns.blob_prefix + suffix)
+            kept_lists = kept_lists or isinstance(values[channel], list)
+            continue
+        value = typed[channel]
+        encoded = None
+        if ctx.lists is not None:
+            encoded = ctx.lists.encode((thread_id, checkpoint_ns, channel), suffix, *value)
+        if encoded is not None:
+            linked[channel] = encoded
+            bases.update(dict.fromkeys(encoded.chain))
+        if encoded is not None and encoded.chain:
+            stored = pack_link(value[0], encoded.stored, ctx.compress_min)
+        else:
+            stored = pack_typed(value, ctx.compress_min)
+        new_blobs.append((ns.blob_prefix + suffix, stored))
+    # Link bases come after every channel value: a channel's first suffix in
+    # the list is its value (lib.lua `blob_of` and put.lua rely on it).
+    own = set(suffixes)
+    base_suffixes = [s for s in bases if s not in own]
 
     md, md_json = dump_metadata(config, metadata)
     indexed = indexed_values(ctx, md)
@@ -172,12 +235,13 @@ def put_flow(
         serde=ctx.serde,
         checkpoint=checkpoint,
         metadata_json=md_json,
-        blob_suffixes=suffixes,
+        blob_suffixes=suffixes + base_suffixes,
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
         parent_id=parent_id,
         run=None if run_id is None else str(run_id),
         indexed=indexed,
+        chained=bool(base_suffixes),
     )
     indexes = index_commands(
         ctx, thread_id, md, [run_member(thread_id, checkpoint_ns, cid)], now_ms, indexed
@@ -193,6 +257,8 @@ def put_flow(
         kept_blobs=kept_blobs,
         delta_channels=_delta_channels_to_walk(metadata, values),
         index_commands=() if ctx.keys.cluster else indexes,
+        base_blobs=[ns.blob_prefix + s for s in base_suffixes],
+        inherit_bases=kept_lists,
     )
     batch = Batch([put])
     if ctx.max_checkpoints:
@@ -202,6 +268,8 @@ def put_flow(
         batch.commands += indexes
         batch.tolerate = frozenset(range(len(batch.commands) - len(indexes), len(batch.commands)))
     replies = yield batch
+    if replies[0][0] == 0:
+        return False
     index_errors = [*replies[0][1], *(r for r in replies if isinstance(r, Exception))]
     if index_errors:
         _warn_index(ctx, index_errors)
@@ -209,7 +277,7 @@ def put_flow(
         # The cap removed older checkpoints (every quarter of the cap, not on
         # every put): take them out of their runs' index sets too.
         yield Batch(unindex_runs(ctx, thread_id, checkpoint_ns, replies[1][1]))
-    return make_config(thread_id, checkpoint_ns, cid)
+    return True
 
 
 def _warn_index(ctx: Context, errors: Sequence[Any]) -> None:

@@ -27,6 +27,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ._lists import LINK, rebuild
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
@@ -43,21 +44,28 @@ __all__ = [
     "dump_metadata",
     "inflate_limit",
     "make_config",
+    "pack_link",
     "pack_typed",
     "parse_entry",
     "parse_writes",
     "record_fields",
     "run_member",
+    "split_typed",
     "unpack_typed",
+    "unpack_value",
 ]
 
 RECORD_FORMAT = b"1"
 """Layout version stored in every record's `v` field (see CONTRIBUTING.md)."""
+RECORD_FORMAT_CHAINS = b"2"
+"""Layout of a record whose blob list also names list-link bases (``_lists``)."""
+RECORD_FORMATS = (RECORD_FORMAT, RECORD_FORMAT_CHAINS)
 RAW, ZLIB = b"\x00", b"\x01"  # separator after the type name: how the bytes are stored
+ZLINK = b"\x03"  # a list link (``_lists.LINK``, b"\x02"), zlib-compressed
 MAX_INFLATED = 256 * 1024 * 1024  # refuse compressed blobs that inflate past this
 INFLATE_FACTOR = 32  # ... or past this many times their stored size ...
 INFLATE_FLOOR = 64 * 1024  # ... unless they inflate to at most this
-_SEPARATOR = re.compile(rb"[\x00\x01]")
+_SEPARATOR = re.compile(rb"[\x00-\x03]")
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -103,29 +111,66 @@ def inflate_limit(stored: int) -> int:
     return min(MAX_INFLATED, max(INFLATE_FLOOR, INFLATE_FACTOR * stored))
 
 
-def unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
-    """The ``(type, bytes)`` pair of a stored value; `key` names it in errors."""
-    # Type names never contain bytes below 0x02, so the first one is the
+def pack_link(typ: str, link: bytes, compress_min: int = 0) -> bytes:
+    """A list link as stored (``_lists``), zlib-compressed as `pack_typed` does."""
+    body = link[len(typ) + 1 :]
+    if compress_min and len(body) >= compress_min:
+        packed = zlib.compress(body, 1)
+        if len(packed) < len(body):
+            return typ.encode() + ZLINK + packed
+    return link
+
+
+def split_typed(raw: bytes, key: str) -> tuple[str, bytes, bytes]:
+    """``(type, separator, rest)`` of a stored value; a compressed list link
+    comes back inflated, as a `LINK`."""
+    # Type names never contain bytes below 0x04, so the first one is the
     # separator: one scan that stops there, not one search per separator.
     found = _SEPARATOR.search(raw)
     if found is None:
         raise CheckpointCorruptedError(f"{key!r} holds a value with no type header")
     cut = found.start()
-    typ, data = raw[:cut].decode(errors="replace"), raw[cut + 1 :]
-    if raw[cut : cut + 1] == ZLIB:
-        limit = inflate_limit(len(data))
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(data, limit)
-        except zlib.error as exc:
-            raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise CheckpointCorruptedError(
-                f"{key!r} holds a compressed value that is truncated or inflates past "
-                f"{limit} bytes (the decode budget for {len(raw)} stored bytes); the saver "
-                f"never writes such a value, so it was changed outside the saver"
-            )
+    typ, sep, rest = raw[:cut].decode(errors="replace"), raw[cut : cut + 1], raw[cut + 1 :]
+    if sep == ZLINK:
+        return typ, LINK, _inflate(rest, key, len(raw))
+    return typ, sep, rest
+
+
+def _inflate(data: bytes, key: str, stored: int) -> bytes:
+    limit = inflate_limit(len(data))
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise CheckpointCorruptedError(f"{key!r} holds a corrupted compressed value") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise CheckpointCorruptedError(
+            f"{key!r} holds a compressed value that is truncated or inflates past "
+            f"{limit} bytes (the decode budget for {stored} stored bytes); the saver "
+            f"never writes such a value, so it was changed outside the saver"
+        )
+    return out
+
+
+def unpack_typed(raw: bytes, key: str) -> tuple[str, bytes]:
+    """The ``(type, bytes)`` pair of a stored value; `key` names it in errors."""
+    typ, sep, data = split_typed(raw, key)
+    if sep == LINK:
+        raise CheckpointCorruptedError(
+            f"{key!r} holds a list link (a new version stored as its base plus new "
+            f"items), which is only read with the checkpoint that lists its base"
+        )
+    if sep == ZLIB:
+        data = _inflate(data, key, len(raw))
     return typ, data
+
+
+def unpack_value(raw: bytes, key: str, blobs: Mapping[str, bytes | None]) -> tuple[str, bytes]:
+    """A stored channel value; a list link is rebuilt from the bases in `blobs`."""
+    typ, sep, rest = split_typed(raw, key)
+    if sep == LINK:
+        return rebuild(typ, rest, key, blobs, split_typed, unpack_typed)
+    return unpack_typed(raw, key)
 
 
 def blob_list(raw: bytes | str | None) -> list[str]:
@@ -170,11 +215,13 @@ def record_fields(
     parent_id: str | None,
     run: str | None,
     indexed: Sequence[tuple[str, str]],
+    chained: bool = False,
 ) -> list[tuple[str, Any]]:
-    """The (field, value) pairs of a checkpoint's hash."""
+    """The (field, value) pairs of a checkpoint's hash; `chained` when
+    `blob_suffixes` also names list-link bases."""
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     fields: list[tuple[str, Any]] = [
-        (Field.VERSION, RECORD_FORMAT),
+        (Field.VERSION, RECORD_FORMAT_CHAINS if chained else RECORD_FORMAT),
         (Field.CHECKPOINT, pack_typed(serde.dumps_typed(record))),
         (Field.METADATA, metadata_json),
         (Field.BLOBS, "\n".join(blob_suffixes)),
@@ -198,10 +245,11 @@ def run_member(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> bytes:
 
 def check_record_format(version: bytes | None, key: str) -> None:
     """Refuse records written by a newer, incompatible layout."""
-    if version is not None and version != RECORD_FORMAT:
+    if version is not None and version not in RECORD_FORMATS:
         raise SchemaVersionError(
             f"{key!r} uses record format {version.decode(errors='replace')!r}; this "
-            f"version of langgraph-redis-saver reads format {RECORD_FORMAT.decode()!r}. "
+            f"version of langgraph-redis-saver reads formats "
+            f"{', '.join(repr(f.decode()) for f in RECORD_FORMATS)}. "
             f"Upgrade: pip install -U langgraph-redis-saver"
         )
 
@@ -277,7 +325,14 @@ def _parse_entry(
     suffixes = blob_list(raw_blobs)
     if suffixes:
         by_suffix = {blob_suffix(ch, ver): ch for ch, ver in checkpoint["channel_versions"].items()}
-        for suffix, value in zip(suffixes, blob_values, strict=False):
+        listed = dict(zip(suffixes, blob_values, strict=False))
+        channels = {s.split(":", 1)[0] for s in by_suffix}
+        for suffix, value in listed.items():
+            channel = by_suffix.get(suffix)
+            if channel is None and fmt == RECORD_FORMAT_CHAINS:
+                # A base of a list link: read through its link, checked there.
+                if suffix.split(":", 1)[0] in channels:
+                    continue
             if value is None:
                 raise CheckpointCorruptedError(
                     f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
@@ -286,10 +341,9 @@ def _parse_entry(
                     f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
                     f"'volatile-*' policies evict them too)."
                 )
-            channel = by_suffix.get(suffix)
             if channel is None:
                 raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
-            channel_values[channel] = loads(unpack_typed(value, ns.blob_prefix + suffix))
+            channel_values[channel] = loads(unpack_value(value, ns.blob_prefix + suffix, listed))
     checkpoint["channel_values"] = channel_values
 
     return CheckpointTuple(

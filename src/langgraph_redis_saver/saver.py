@@ -38,6 +38,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from . import _admin, _core
 from ._admin import SessionInfo
 from ._drive import aiter_flow, arun_flow, iter_flow, password_hint, run_flow
+from ._lists import ListCache
 from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
@@ -230,6 +231,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             session_index_keys=tuple(session_index_keys),
             max_checkpoints=max_checkpoints_per_session,
             compress_min=compress_threshold or 0,
+            lists=ListCache(),
         )
 
     # -- construction and lifetime ------------------------------------------------

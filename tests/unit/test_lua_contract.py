@@ -75,7 +75,7 @@ def test_lua_every_builder_fills_every_slot_in_header_order() -> None:
     put = calls.put(
         ns, checkpoint_id="c", checkpoint_ns="sub", parent_id="p", ttl_ms=5,
         fields=[("v", b"1"), ("blobs", "a:1")], new_blobs=[("K1", b"V1")], kept_blobs=["K2"],
-        delta_channels=["d"], index_commands=[("ZADD", "idx", 1, "t")],
+        delta_channels=["d"], index_commands=[("ZADD", "idx", 1, "t")], base_blobs=["K3"],
     )  # fmt: skip
     assert list(put.keys) == [
         ns.record("c"),
@@ -85,10 +85,11 @@ def test_lua_every_builder_fills_every_slot_in_header_order() -> None:
         ns.writes("c"),
         "K1",
         "K2",
+        "K3",
     ]
     assert list(put.args) == [
-        5, "c", "sub", "p", 2, 1, 1, 1, 1, ns.record_prefix, ns.writes_prefix, ns.blob_prefix,
-        "v", b"1", "blobs", "a:1", b"V1", "d", 4, "ZADD", "idx", 1, "t",
+        5, "c", "sub", "p", 2, 1, 1, 1, 1, ns.record_prefix, ns.writes_prefix, ns.blob_prefix, 1,
+        1, "v", b"1", "blobs", "a:1", b"V1", "d", 4, "ZADD", "idx", 1, "t",
     ]  # fmt: skip
     built = [
         put,

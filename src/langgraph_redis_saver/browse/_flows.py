@@ -13,7 +13,7 @@ from typing import Any
 
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Batch, Command, Emit, Flow, Scan
-from langgraph_redis_saver._records import unpack_typed
+from langgraph_redis_saver._records import unpack_typed, unpack_value
 from langgraph_redis_saver.errors import RedisSaverError
 from langgraph_redis_saver.keys import escape
 
@@ -44,10 +44,10 @@ def message_counts_flow(
 
     Two round trips for any number of sessions: each newest checkpoint
     (decoded, so a damaged or unreadable one is caught) with its blob list,
-    then the one value of `channel` each. A session without the channel has
-    0 messages; one that cannot be read gets the exception (an
-    `EncryptedSessionError` when it is encrypted and there is no key), and
-    one whose checkpoint is gone gets None.
+    then the one value of `channel` each (with its bases if it is a list
+    link). A session without the channel has 0 messages; one that cannot be
+    read gets the exception (an `EncryptedSessionError` when it is encrypted
+    and there is no key), and one whose checkpoint is gone gets None.
     """
     ids = [t for t, cid in latest.items() if cid]
     spaces = {t: ctx.keys.namespace(t, "") for t in ids}
@@ -55,7 +55,7 @@ def message_counts_flow(
         [("HMGET", spaces[t].record(str(latest[t])), "checkpoint", "blobs") for t in ids]
     )
     prefix = escape(channel) + ":"
-    wanted: dict[str, str] = {}
+    wanted: dict[str, list[str]] = {}
     counts: dict[str, int | BaseException | None] = dict.fromkeys(latest, None)
     for t, (raw_cp, raw_blobs) in zip(ids, records, strict=True):
         if raw_cp is None:
@@ -66,17 +66,24 @@ def message_counts_flow(
         except (RedisSaverError, RecursionError, UnicodeDecodeError) as exc:
             counts[t] = exc
             continue
-        suffix = next((x for x in suffixes if x.startswith(prefix)), None)
-        if suffix is None:
+        # The channel's value, then the bases of a list link (see _lists).
+        mine = [x for x in suffixes if x.startswith(prefix)]
+        if not mine:
             counts[t] = 0
         else:
-            wanted[t] = spaces[t].blob_prefix + suffix
-    values = yield from pipeline_flow([("GET", key) for key in wanted.values()])
-    for (t, key), raw in zip(wanted.items(), values, strict=True):
+            wanted[t] = mine
+    flat = [(t, suffix) for t, mine in wanted.items() for suffix in mine]
+    values = yield from pipeline_flow([("GET", spaces[t].blob_prefix + s) for t, s in flat])
+    fetched: dict[str, dict[str, bytes | None]] = {}
+    for (t, suffix), raw in zip(flat, values, strict=True):
+        fetched.setdefault(t, {})[suffix] = raw
+    for t, mine in wanted.items():
+        raw = fetched[t][mine[0]]
         if raw is None:
             continue
+        key = spaces[t].blob_prefix + mine[0]
         try:
-            value = ctx.serde.loads_typed(unpack_typed(raw, key))
+            value = ctx.serde.loads_typed(unpack_value(raw, key, fetched[t]))
         except (RedisSaverError, RecursionError) as exc:  # nested too deeply counts too
             counts[t] = exc
             continue

@@ -37,9 +37,13 @@ def put(
     kept_blobs: Sequence[str],
     delta_channels: Sequence[str],
     index_commands: Sequence[Sequence[Any]] = (),
+    base_blobs: Sequence[str] = (),
+    inherit_bases: bool = True,
 ) -> Call:
     """lua/put.lua: store a checkpoint (`fields` of its record), its new blobs
-    (key, value), refresh `kept_blobs`; `index_commands` run inside the script."""
+    (key, value), refresh `kept_blobs` and the list-link `base_blobs` (which
+    must exist); `index_commands` run inside the script. `inherit_bases`: a
+    reused value may be a list link, whose bases are copied from the parent."""
     flat_index: list[Any] = []
     for cmd in index_commands:
         flat_index += [len(cmd), *cmd]
@@ -51,6 +55,7 @@ def put(
         "writes": ns.writes(checkpoint_id),
         "new_blobs": [k for k, _ in new_blobs],
         "kept_blobs": kept_blobs,
+        "base_blobs": base_blobs,
     }
     args = {
         "ttl_ms": ttl_ms,
@@ -65,6 +70,8 @@ def put(
         "rec_prefix": ns.record_prefix,
         "writes_prefix": ns.writes_prefix,
         "blob_prefix": ns.blob_prefix,
+        "n_base": len(base_blobs),
+        "inherit": 1 if inherit_bases else 0,
         "fields": [x for pair in fields for x in pair],
         "new_values": [v for _, v in new_blobs],
         "delta_channels": delta_channels,

@@ -7,6 +7,7 @@
 -- KEYS[5]  writes          the checkpoint's pending-writes hash
 -- KEYS[..] new_blobs*      n_new blob keys to write
 -- KEYS[..] kept_blobs*     n_kept blob keys this checkpoint reuses
+-- KEYS[..] base_blobs*     n_base list-link bases the new values need (_lists.py)
 -- ARGV[1]  ttl_ms          expiry in ms, 0 for none
 -- ARGV[2]  checkpoint_id   the new checkpoint's id
 -- ARGV[3]  checkpoint_ns   its namespace, raw
@@ -19,13 +20,17 @@
 -- ARGV[10] rec_prefix      + escaped id = a checkpoint hash of the namespace
 -- ARGV[11] writes_prefix   + escaped id = a pending-writes hash
 -- ARGV[12] blob_prefix     + stored suffix = a blob key
+-- ARGV[13] n_base          keys in `base_blobs`
+-- ARGV[14] inherit         1: a reused value may be a list link, copy its bases from the parent
 -- ARGV[..] fields*         the record's field/value pairs
 -- ARGV[..] new_values*     the values of `new_blobs`, in order
 -- ARGV[..] delta_channels* escaped DeltaChannels rebuilt from ancestors
 -- ARGV[..] index_commands* cross-session index commands, each as (argc, command, args...)
 --
 -- An LGRS_LEGACY error, writing nothing, when `latest` holds a legacy pickle.
--- Returns {latest id, {index errors}}. The index commands ride in this script
+-- Returns {latest id, {index errors}}, or {0, {}} with nothing written when
+-- a list-link base is gone (expired or pruned since this saver stored it):
+-- the caller then sends full copies. The index commands ride in this script
 -- on a standalone server (one command per put instead of a pipeline); in a
 -- cluster they live in other slots and the caller pipelines them. They are
 -- advisory: an error there (a damaged index key) is returned, not raised,
@@ -48,16 +53,19 @@ local n_index = tonumber(ARGV[9])
 local rec_prefix = ARGV[10]
 local writes_prefix = ARGV[11]
 local blob_prefix = ARGV[12]
+local n_base = tonumber(ARGV[13])
+local inherit = ARGV[14]
 local record = KEYS[1]
 local latest = KEYS[2]
 local timeline = KEYS[3]
 local namespaces = KEYS[4]
 local writes = KEYS[5]
-local fields_at = 12
+local fields_at = 14
 local values_at = fields_at + 2 * n_fields
 local delta_at = values_at + n_new
 local index_at = delta_at + n_delta
 local kept_at = 5 + n_new
+local base_at = kept_at + n_kept
 
 -- 1. Check, without writing.
 if is_legacy(redis.call('GET', latest)) then return legacy_error(latest) end
@@ -74,6 +82,11 @@ if n_kept > 0 then
       end
     end
   end
+end
+
+if n_base > 0 and
+    redis.call('EXISTS', unpack(KEYS, base_at + 1, base_at + n_base)) < n_base then
+  return {0, {}}
 end
 
 -- DeltaChannels without a value here are rebuilt from ancestors back to
@@ -130,7 +143,36 @@ if top ~= checkpoint_id then
 end
 redis.call('SET', latest, top)
 
+-- An unchanged channel whose value is a list link needs the same bases as
+-- in the parent checkpoint: copy them from the parent's blob list (there a
+-- channel's first suffix is its value, the others are the bases it links to).
+local bases = {unpack(KEYS, base_at + 1, base_at + n_base)}
+if inherit == '1' and n_kept > 0 and parent_id ~= '' then
+  local inherited = redis.call('HGET', rec_prefix .. esc(parent_id), 'blobs')
+  if inherited then
+    local own = redis.call('HGET', record, 'blobs') or ''
+    local listed, kept, value_of, extra = {}, {}, {}, {}
+    for s in string.gmatch(own, '[^\n]+') do listed[s] = true end
+    for i = 1, n_kept do kept[string.sub(KEYS[kept_at + i], #blob_prefix + 1)] = true end
+    for s in string.gmatch(inherited, '[^\n]+') do
+      local ch = string.match(s, '^[^:]*:')
+      if value_of[ch] == nil then
+        value_of[ch] = s
+      elseif kept[value_of[ch]] and not listed[s] then
+        extra[#extra + 1] = s
+        listed[s] = true
+        bases[#bases + 1] = blob_prefix .. s
+      end
+    end
+    if #extra > 0 then
+      if own ~= '' then own = own .. '\n' end
+      redis.call('HSET', record, 'blobs', own .. table.concat(extra, '\n'), 'v', '2')
+    end
+  end
+end
+
 if ttl_ms > 0 then
+  expire_all(bases, ttl_ms)
   redis.call('PEXPIRE', record, ttl_ms)
   redis.call('PEXPIRE', latest, ttl_ms)
   redis.call('PEXPIRE', timeline, ttl_ms)
