@@ -296,3 +296,23 @@ def test_legacy_reader_is_not_imported_by_the_saver() -> None:
         [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, timeout=60
     )
     assert result.returncode == 0, result.stderr.decode()
+
+
+class Slotted:
+    __slots__ = ("v",)
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_read_pickle_keeps_each_objects_own_fields(protocol: int) -> None:
+    """Every object's state is its own: states unwrapped while reading are never
+    mistaken for one another (the memo of converted values is keyed by identity)."""
+    value = {
+        "models": [Profile(name=f"p{i}", score=i) for i in range(300)],
+        "slotted": [Slotted(i) for i in range(300)],
+    }
+    read = read_pickle(pickle.dumps(value, protocol), allowed=[Profile])
+    assert read.value["models"] == value["models"]
+    assert [o.fields for o in read.value["slotted"]] == [{"v": i} for i in range(300)]

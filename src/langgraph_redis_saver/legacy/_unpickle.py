@@ -509,6 +509,9 @@ class _Finisher:
         self.done: dict[int, tuple[Any, _Cost]] = {}
         self.active: set[int] = set()
         self.refused: set[str] = set()
+        # Values made here (unwrapped states) stay referenced until the run
+        # ends: `done` is keyed by id(), which a freed value would hand on.
+        self.made: list[Any] = []
 
     def run(self, value: Any) -> Any:
         return self.walk(value, 0)[0]
@@ -596,7 +599,9 @@ class _Finisher:
 
     def _pending(self, rec: _Pending, depth: int) -> tuple[Any, _Cost]:
         args, (an, ab) = self._many(rec.args, depth)
-        state, (sn, sb) = self.walk(_unwrap_state(rec.state), depth)
+        unwrapped = _unwrap_state(rec.state)
+        self.made.append(unwrapped)
+        state, (sn, sb) = self.walk(unwrapped, depth)
         nodes, size = an + sn, ab + sb
         target = rec.target
         if type(target) is not _Global:
