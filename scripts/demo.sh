@@ -4,9 +4,10 @@
 #   2. a new process resumes the session by id and completes it
 #   3. `lgrs sessions` and `lgrs show SESSION` read it back from Redis
 #
-# Redis: REDIS_URL if set, else a Redis answering on localhost:6379, else a
-# throwaway redis-server started for the demo and stopped at the end (all three
-# chosen by `python -m langgraph_redis_saver.devserver`).
+# Redis: REDIS_URL if set (the demo says so, and its session stays there),
+# else a throwaway redis-server started for the demo and stopped at the end
+# (chosen by `python -m langgraph_redis_saver.devserver`, which never writes
+# into a server nobody named, such as one on localhost:6379).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +23,7 @@ fi
 # server it started when the script exits, whatever its status.
 if [ -z "${LGRS_DEMO_REDIS_READY:-}" ]; then
   export LGRS_DEMO_REDIS_READY=1
-  exec "$py" -m langgraph_redis_saver.devserver -- "$0" "$@"
+  exec "$py" -m langgraph_redis_saver.devserver --quiet -- "$0" "$@"
 fi
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
@@ -31,6 +32,13 @@ show() { printf '$ %s\n' "$*"; }
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+
+where="$("$py" -c 'import sys; from langgraph_redis_saver._urls import mask_url; print(mask_url(sys.argv[1]))' "$REDIS_URL")"
+if [ "${LGRS_THROWAWAY_REDIS:-0}" = "1" ]; then
+  echo "Redis: a throwaway redis-server at $where, stopped (with its data) when the demo ends"
+else
+  echo "Redis: REDIS_URL=$where (the demo writes its session there)"
+fi
 
 step "1. Start an interview, answer two of its four questions, then exit mid-interview"
 show "python -m examples.interview --answer ... --answer ..."
@@ -55,25 +63,29 @@ show "python -m examples.interview --resume $session --answer ... --answer ..."
 grep -q '^resumed:' "$log" || { echo "demo: expected the interview to resume" >&2; exit 1; }
 grep -q '^completed:' "$log" || { echo "demo: expected the interview to complete" >&2; exit 1; }
 
-if [ -x "$lgrs" ] && "$py" -c "import langgraph_redis_saver.cli" 2>/dev/null; then
-  step "3. Inspect it without the application's code: lgrs sessions"
-  show "lgrs sessions --limit 5"
-  "$lgrs" --url "$REDIS_URL" sessions --limit 5
-
-  step "4. lgrs show $session"
-  show "lgrs show $session"
-  "$lgrs" --url "$REDIS_URL" show "$session"
-else
-  step "3. Inspect it: lgrs"
-  echo "note: the lgrs inspector is not available in this checkout, so this step is skipped."
-  echo "      With it: lgrs --url \"\$REDIS_URL\" sessions; lgrs --url \"\$REDIS_URL\" show $session"
+if ! "$py" -c "import langgraph_redis_saver.cli" 2>/dev/null; then
+  echo "demo: the lgrs inspector is not installed: run \`make install-cli\`" >&2
+  exit 1
 fi
+step "3. Inspect it without the application's code: lgrs sessions"
+show "lgrs sessions --limit 5"
+"$lgrs" --url "$REDIS_URL" sessions --limit 5
+
+step "4. lgrs show $session"
+show "lgrs show $session"
+"$lgrs" --url "$REDIS_URL" show "$session"
 
 step "Done"
 echo "The interview was interrupted after two answers, resumed by id in a new process, and completed."
 if [ "${LGRS_THROWAWAY_REDIS:-0}" = "1" ]; then
-  echo "The throwaway redis-server stops now, and the session with it."
+  echo "The throwaway redis-server stops now, and the session with it. To keep the sessions,"
+  echo "run the demo against a Redis of your own, then look at them with lgrs:"
+  echo "  REDIS_URL=redis://localhost:6379/0 make demo"
+  echo "  .venv/bin/lgrs --url redis://localhost:6379/0 sessions"
+  echo "  .venv/bin/lgrs --url redis://localhost:6379/0 show SESSION"
 else
-  echo "The session expires 24 hours after its last write; to delete it now:"
-  echo "  .venv/bin/lgrs delete $session --yes"
+  echo "The session stays in $where for 24 hours after its last write. Look at it, or delete it:"
+  echo "  .venv/bin/lgrs --url \"\$REDIS_URL\" sessions"
+  echo "  .venv/bin/lgrs --url \"\$REDIS_URL\" show $session"
+  echo "  .venv/bin/lgrs --url \"\$REDIS_URL\" delete $session --yes"
 fi

@@ -13,11 +13,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 
 from ._core import (
     Context,
@@ -32,6 +30,12 @@ from ._records import blob_list, parse_writes, run_member, unpack_typed
 from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
+
+# LangGraph and langchain-core are imported where used: `lgrs sessions` loads
+# neither (tests/cli/test_sessions_fast.py).
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 
 __all__ = [
     "SessionInfo",

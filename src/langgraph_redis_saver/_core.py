@@ -15,18 +15,9 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    WRITES_IDX_MAP,
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-)
-from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ._drive import Batch, Call, Command, Emit, Flow
 from ._lists import Encoded, ListCache
@@ -48,6 +39,18 @@ from .errors import (
 )
 from .keys import KeySchema, NamespaceKeys, blob_suffix, escape
 from .lua import calls
+
+# LangGraph and langchain-core are imported where used: `lgrs sessions` loads
+# neither (tests/cli/test_sessions_fast.py).
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import (
+        ChannelVersions,
+        Checkpoint,
+        CheckpointMetadata,
+        CheckpointTuple,
+    )
+    from langgraph.checkpoint.serde.base import SerializerProtocol
 
 __all__ = [
     "Context",
@@ -373,6 +376,8 @@ def put_writes_flow(
     task_path: str = "",
 ) -> Flow[None]:
     """Store a task's pending writes for one checkpoint; one round trip."""
+    from langgraph.checkpoint.base import WRITES_IDX_MAP
+
     thread_id, checkpoint_ns, cid = ids_from_config(config)
     if cid is None:
         raise ConfigurationError("put_writes needs a config with a 'checkpoint_id'")

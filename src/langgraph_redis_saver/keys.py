@@ -90,6 +90,10 @@ class Field:
     INDEXED = "indexed"
     """JSON ``[[key, value], ...]``: the sessions indexes this put added the
     session to, values as strings exactly as the index keys spell them."""
+    LENGTHS = "lengths"
+    """JSON ``{channel: length}`` of each list-valued channel (the message
+    count ``lgrs sessions`` shows without decoding); only written by the
+    package's own unencrypted serializer (`_records.COUNTED_TYPE`)."""
 
 
 RECORD_FIELDS = tuple(v for k, v in vars(Field).items() if k.isupper())

@@ -11,7 +11,7 @@ import builtins
 import copy
 import dataclasses
 import weakref
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
@@ -33,13 +33,12 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from redis.backoff import ExponentialWithJitterBackoff
 
 from . import _admin, _core
 from ._admin import SessionInfo
-from ._drive import aiter_flow, arun_flow, iter_flow, password_hint, run_flow
+from ._connect import connect
+from ._drive import aiter_flow, arun_flow, iter_flow, run_flow
 from ._lists import ListCache
-from ._urls import mask_url
 from .errors import ConfigurationError
 from .keys import DEFAULT_PREFIX, KeySchema
 from .serde import SafeMsgpackSerializer, serde_with_allowlist
@@ -52,10 +51,6 @@ DEFAULT_TTL = timedelta(hours=24)
 _SYNC_TYPES = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_TYPES = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 _CLUSTER_TYPES = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
-RETRY_BACKOFF_BASE = 0.05
-"""First retry waits up to this many seconds (``from_url(retries=...)``); doubles per try."""
-RETRY_BACKOFF_CAP = 2.0
-"""Longest wait between two retries, in seconds."""
 
 
 def _ttl_ms(ttl: float | timedelta | None) -> int:
@@ -77,6 +72,46 @@ def _ttl_ms(ttl: float | timedelta | None) -> int:
     return max(1, round(seconds * 1000))
 
 
+_OFFICIAL_TTL_KEYS = ("default_ttl", "refresh_on_read")
+
+_UNMAPPED_OPTIONS = {
+    "checkpoint_prefix": "key_prefix",
+    "checkpoint_blob_prefix": "key_prefix",
+    "checkpoint_write_prefix": "key_prefix",
+}
+"""Options of langgraph-checkpoint-redis with no one-to-one meaning here, and ours to use."""
+
+
+def _official_ttl(
+    ttl: Mapping[str, Any], refresh_on_read: bool | None
+) -> tuple[float | timedelta | None, bool | None]:
+    """The official Redis saver's ``ttl={"default_ttl": minutes, "refresh_on_read": bool}``
+    as this saver's `ttl` (seconds) and `refresh_on_read`."""
+    unknown = sorted(set(ttl) - set(_OFFICIAL_TTL_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown ttl key(s) {unknown}: a ttl dict takes 'default_ttl' (minutes, or None "
+            f"to keep sessions forever) and 'refresh_on_read' (bool), as in "
+            f"langgraph-checkpoint-redis; or pass ttl=seconds"
+        )
+    read = ttl.get("refresh_on_read")
+    if read is not None and not isinstance(read, bool):
+        raise ConfigurationError(f"ttl['refresh_on_read'] must be True or False, got {read!r}")
+    if read is not None and refresh_on_read is not None and read != refresh_on_read:
+        raise ConfigurationError(
+            f"refresh_on_read={refresh_on_read!r} contradicts ttl['refresh_on_read']={read!r}: "
+            f"give it once"
+        )
+    minutes = ttl.get("default_ttl")
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))):
+        raise ConfigurationError(
+            f"ttl['default_ttl'] is in minutes (a number, or None to keep sessions "
+            f"forever), got {minutes!r}"
+        )
+    seconds = None if minutes is None else timedelta(minutes=minutes)
+    return seconds, read if read is not None else refresh_on_read
+
+
 def _check_client(client: Any, role: str) -> None:
     if client is None:
         return
@@ -91,26 +126,6 @@ def _check_client(client: Any, role: str) -> None:
             "the Redis client was created with decode_responses=True; checkpoints are "
             "binary. Create it without that option, e.g. redis.Redis.from_url(url)"
         )
-
-
-def _connection_kwargs(
-    client_kwargs: dict[str, Any] | None, timeout: float | None, retries: int | None
-) -> dict[str, Any]:
-    """redis-py options for `from_url`: `client_kwargs` plus the timeout and retry options."""
-    kwargs = dict(client_kwargs or {})
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ConfigurationError(
-                f"timeout must be a positive number of seconds, got {timeout!r}"
-            )
-        kwargs.setdefault("socket_timeout", timeout)
-        kwargs.setdefault("socket_connect_timeout", timeout)
-    if retries is not None:
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError(f"retries must be an int >= 0, got {retries!r}")
-        backoff = ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP, base=RETRY_BACKOFF_BASE)
-        kwargs.setdefault("retry", redis.retry.Retry(backoff, retries))
-    return kwargs
 
 
 def _async_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -139,12 +154,14 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         aclient: An async client to pair with a sync `client`, so one saver
             serves both ``invoke`` and ``ainvoke``. `from_url` makes both.
         ttl: Sliding expiry of a session (seconds or ``timedelta``); ``None``
-            keeps sessions until deleted. Default 24 hours.
+            keeps sessions until deleted. Default 24 hours. The official
+            Redis saver's form ``{"default_ttl": minutes, "refresh_on_read":
+            bool}`` is accepted with the same meaning.
         key_prefix: Prefix of every key, without the trailing ``:``.
         serde: Serializer; default `SafeMsgpackSerializer` (no pickle).
         cluster: Use hash-tagged keys for Redis Cluster. Detected from the
             client type when not given.
-        refresh_on_read: Reading a checkpoint also extends its TTL.
+        refresh_on_read: Reading a checkpoint also extends its TTL (default False).
         session_index_keys: Metadata keys (copied by LangGraph from the run
             config's ``configurable``) by which `list_sessions` can filter.
         max_checkpoints_per_session: Keep about this many checkpoints per
@@ -173,11 +190,11 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         client: Any = None,
         *,
         aclient: Any = None,
-        ttl: float | timedelta | None = DEFAULT_TTL,
+        ttl: float | timedelta | Mapping[str, Any] | None = DEFAULT_TTL,
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
         cluster: bool | None = None,
-        refresh_on_read: bool = False,
+        refresh_on_read: bool | None = None,
         session_index_keys: Sequence[str] = ("user_id",),
         max_checkpoints_per_session: int | None = None,
         compress_threshold: int | None = None,
@@ -222,12 +239,14 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         self._client_kwargs: dict[str, Any] = {}
         if cluster is None:
             cluster = isinstance(client, _CLUSTER_TYPES) or isinstance(aclient, _CLUSTER_TYPES)
+        if isinstance(ttl, Mapping):
+            ttl, refresh_on_read = _official_ttl(ttl, refresh_on_read)
         self.ttl_ms = _ttl_ms(ttl)
         self._ctx = _core.Context(
             keys=KeySchema(key_prefix, cluster=cluster),
             serde=self.serde,
             ttl_ms=self.ttl_ms,
-            refresh_on_read=refresh_on_read,
+            refresh_on_read=bool(refresh_on_read),
             session_index_keys=tuple(session_index_keys),
             max_checkpoints=max_checkpoints_per_session,
             compress_min=compress_threshold or 0,
@@ -270,45 +289,88 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
             **options: Saver options: ``ttl``, ``key_prefix``, ``serde``,
                 ``refresh_on_read``.
         """
-        kwargs = _connection_kwargs(client_kwargs, timeout, retries)
-        if kwargs.get("decode_responses"):
-            raise ConfigurationError(
-                "decode_responses=True is not supported: checkpoints are binary"
-            )
-        if not isinstance(url, str) or "://" not in url:
-            shown = mask_url(url) if isinstance(url, str) else type(url).__name__
-            raise ConfigurationError(
-                f"expected a Redis URL such as 'redis://localhost:6379/0', got {shown!r:.80}"
-            )
-        try:
-            probe = redis.Redis.from_url(url, **kwargs)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid Redis URL {mask_url(url)!r}: {exc}") from None
-        if cluster is None:
-            try:
-                cluster = bool(probe.info("cluster").get("cluster_enabled"))
-            except redis.exceptions.NoPermissionError:
-                # An ACL user limited to the saver's commands may not run INFO:
-                # treat the server as standalone (pass cluster=True otherwise).
-                cluster = False
-            except redis.exceptions.AuthenticationError as exc:
-                probe.close()
-                hint = password_hint(probe, exc, mask_url(url))
-                if hint is exc:
-                    raise
-                raise hint from exc
-            except BaseException:
-                probe.close()
-                raise
-        client: Any = probe
-        if cluster:
-            probe.close()
-            client = redis.cluster.RedisCluster.from_url(url, **kwargs)
+        conn = connect(
+            url, cluster=cluster, timeout=timeout, retries=retries, client_kwargs=client_kwargs
+        )
+        client, cluster, kwargs = conn.client, conn.cluster, conn.kwargs
         saver = cls(client, cluster=cluster, **options)
         saver._owned = True
         saver._url = url
         saver._client_kwargs = kwargs
         return saver
+
+    @classmethod
+    def from_conn_string(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: Any = None,
+        connection_args: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> RedisCheckpointSaver:
+        """`from_url` under the name LangGraph's other savers use.
+
+        For code written for ``PostgresSaver``, ``SqliteSaver`` or
+        langgraph-checkpoint-redis: ``with ...from_conn_string(url) as saver``
+        and ``async with`` both work, and the argument names of the official
+        Redis saver map as follows (see docs/migration.md): `redis_url` is
+        the URL, `redis_client` a ready client (used, never closed, as in
+        ``RedisCheckpointSaver(client)``), `connection_args` redis-py options
+        (``client_kwargs``), and ``ttl={"default_ttl": minutes,
+        "refresh_on_read": bool}`` keeps its meaning.
+
+        Args:
+            redis_url: ``redis://``, ``rediss://`` or ``unix://`` URL.
+            redis_client: A redis-py client to use instead of a URL.
+            connection_args: Extra keyword arguments for redis-py's ``from_url``.
+            **options: As for `from_url` and the constructor.
+
+        Raises:
+            ConfigurationError: Neither or both of `redis_url` and `redis_client`,
+                or an option of the official saver that has no equivalent here.
+
+        Example:
+            >>> import os
+            >>> url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+            >>> with RedisCheckpointSaver.from_conn_string(url) as saver:
+            ...     saver.setup()  # nothing to create: a no-op, for habit's sake
+        """
+        for name, ours in _UNMAPPED_OPTIONS.items():
+            if name in options:
+                raise ConfigurationError(
+                    f"{name} is an option of langgraph-checkpoint-redis, whose key layout "
+                    f"differs; here every key lives under {ours}= (default "
+                    f"{DEFAULT_PREFIX!r}). See docs/migration.md"
+                )
+        if (redis_url is None) == (redis_client is None):
+            raise ConfigurationError(
+                "pass either a URL, from_conn_string('redis://localhost:6379/0'), or a "
+                "client, from_conn_string(redis_client=redis.Redis(...)); got "
+                + ("both" if redis_client is not None else "neither")
+            )
+        if redis_client is not None:
+            if connection_args:
+                raise ConfigurationError(
+                    "connection_args applies to a connection made from a URL; configure "
+                    "the redis_client you pass instead"
+                )
+            return cls(redis_client, **options)
+        if connection_args and options.get("client_kwargs"):
+            raise ConfigurationError("give connection_args or client_kwargs, not both")
+        if connection_args:
+            options["client_kwargs"] = connection_args
+        return cls.from_url(redis_url, **options)  # type: ignore[arg-type]
+
+    def setup(self) -> None:
+        """Do nothing: plain Redis has no indexes or tables to create.
+
+        Present because LangGraph's Postgres and official Redis savers need
+        ``saver.setup()`` before first use, so code written for them runs
+        unchanged. Safe to call any number of times.
+        """
+
+    async def asetup(self) -> None:
+        """Do nothing, asynchronously: see `setup`."""
 
     def close(self) -> None:
         """Close the sync client if this saver created it (see `from_url`)."""

@@ -457,8 +457,10 @@ def test_export_usage_errors(stored: Lgrs) -> None:
 def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     lgrs, write = fresh
     write("a")
-    before = as_json(lgrs("stats", "--json"))
-    del before["server"]
+    # "bytes" is MEMORY USAGE, an estimate that Valkey 8 changes when it
+    # re-encodes a key it only read: compare what a write would change.
+    unchanging = ("server", "bytes")
+    before = {k: v for k, v in as_json(lgrs("stats", "--json")).items() if k not in unchanging}
     plan = as_json(lgrs("delete", "a", "--dry-run", "--json"))
     assert plan["dryRun"] is True
     assert plan["sessions"] == [
@@ -466,7 +468,8 @@ def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     ]
     assert lgrs("delete", "--all", "--dry-run").stdout.strip() == "a"
     after = as_json(lgrs("stats", "--json"))
-    assert {k: v for k, v in after.items() if k != "server"} == before
+    assert {k: v for k, v in after.items() if k not in unchanging} == before
+    assert before["sessions"] == 1 and before["checkpoints"] > 0
 
 
 def test_delete_asks_and_aborts_on_no(fresh: Fresh) -> None:
@@ -552,8 +555,12 @@ def test_doctor_finds_risky_server_settings(tmp_path: Path) -> None:
         assert checks["maxmemory-policy"]["severity"] == "error"
         assert "noeviction" in checks["maxmemory-policy"]["fix"]
         assert checks["persistence"]["severity"] == "warning"
-        assert checks["acl"]["severity"] == "error"
-        assert "EVALSHA" in checks["acl"]["message"] and "HSET" in checks["acl"]["message"]
+        if client.info("server")["redis_version"] >= "7":
+            assert checks["acl"]["severity"] == "error"
+            assert "EVALSHA" in checks["acl"]["message"] and "HSET" in checks["acl"]["message"]
+        else:  # no ACL DRYRUN before 7.0: unknown, and the message says how to check
+            assert checks["acl"]["severity"] == "info"
+            assert "ACL GETUSER limited" in checks["acl"]["message"]
         assert checks["ttl"]["severity"] == "warning"
         assert "Zq9-secret" not in result.output
         # A read-only user without INFO (cluster detection) can still browse.

@@ -25,6 +25,7 @@ from support.servers import (
     make_certificates,
     redis_server_binary,
     tls_server,
+    tls_unsupported,
 )
 
 
@@ -91,6 +92,8 @@ class TlsAcl:
 def tls_acl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsAcl]:
     """TLS with a certificate made by the test, and a user limited to ``<prefix>:*``."""
     _need_redis_server()
+    if (why := tls_unsupported()) is not None:
+        pytest.skip(why)
     root = tmp_path_factory.mktemp("tls")
     try:
         files = make_certificates(root / "certs")

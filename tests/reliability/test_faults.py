@@ -57,7 +57,13 @@ async def test_sigkill_mid_session_loses_no_acknowledged_checkpoint(
             await writers[0].step()
         assert time.monotonic() - started < DOWN_BOUND
         aof.start()
-        assert scripts_cached(aof) == [False, False]  # the restart forgot the scripts
+        if scripts_cached(aof) != [False, False]:
+            # 7.x forgets scripts on a restart; 6.2 replays SCRIPT LOAD from its AOF.
+            # Forget them here too, so the NOSCRIPT reload below runs on every version.
+            with redis.Redis(port=aof.port) as r:
+                assert r.info("server")["redis_version"] < "7"
+                r.script_flush()
+        assert scripts_cached(aof) == [False, False]
         for w in writers:
             w.last = None  # re-read the newest checkpoint, as a resumed run does
             await w.step()

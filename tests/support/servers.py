@@ -9,8 +9,9 @@ small ``maxmemory``. Nothing here talks to a server the test did not start.
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ __all__ = [
     "free_ports",
     "make_certificates",
     "redis_cli_binary",
+    "server_version",
     "tls_server",
+    "tls_unsupported",
 ]
 
 ACL_COMMANDS = (
@@ -68,10 +71,74 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def redis_cli_binary() -> str | None:
+def server_version() -> tuple[int, ...]:
+    """Version of the server binary under test, from ``redis-server --version``
+    (Valkey reports its own version: 8.x)."""
     server = redis_server_binary()
-    beside = str(Path(server).with_name("redis-cli")) if server else None
-    return shutil.which("redis-cli") or (beside if beside and os.path.exists(beside) else None)
+    if server is None:
+        return (0,)
+    said = subprocess.run([server, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"v=(\d+)\.(\d+)", said.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else (0,)
+
+
+def _ports_with_free_bus(n: int) -> list[int]:
+    """`n` free ports below 55536 whose port + 10000 (the cluster bus) is free too."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port < 55536 and port not in ports and _is_free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def redis_cli_binary() -> str | None:
+    """The client that ships with the server under test (valkey-cli beside valkey-server)."""
+    server = redis_server_binary()
+    if server:
+        for name in ("redis-cli", "valkey-cli"):
+            beside = Path(server).with_name(name)
+            if beside.exists():
+                return str(beside)
+    return shutil.which("redis-cli")
+
+
+_TLS_SUPPORT: dict[str, str | None] = {}
+
+
+def tls_unsupported() -> str | None:
+    """Why the server binary under test cannot serve TLS, or None when it can.
+
+    Asked of the binary itself: started with a TLS port and no certificate, a
+    build with TLS complains about the certificate, one without about TLS.
+    """
+    server = redis_server_binary()
+    if server is None:
+        return "no redis-server binary"
+    if server not in _TLS_SUPPORT:
+        try:
+            done = subprocess.run(
+                [server, "--port", "0", "--tls-port", str(free_port()), "--save", ""],
+                capture_output=True, text=True, timeout=10, check=False,
+            )  # fmt: skip
+            said = done.stdout + done.stderr
+        except subprocess.TimeoutExpired:
+            said = "started without a certificate"
+        _TLS_SUPPORT[server] = (
+            None
+            if "tls-cert-file" in said
+            else f"{server} was built without TLS: {said.strip().splitlines()[-1:]}"
+        )
+    return _TLS_SUPPORT[server]
 
 
 def aof_server(directory: Path, *extra: str) -> RedisServer:
@@ -91,13 +158,17 @@ class ClusterServers:
     """
 
     def __init__(self, directory: Path, masters: int = 3) -> None:
-        ports = free_ports(2 * masters)
+        # --cluster-port exists from Redis 7.0; before, the bus is port + 10000.
+        bus_option = server_version() >= (7, 0)
+        ports = free_ports(2 * masters) if bus_option else _ports_with_free_bus(masters)
         self.nodes = []
         for i in range(masters):
             options = [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-port", str(ports[masters + i]), "--cluster-node-timeout", "5000",
+                "--cluster-node-timeout", "5000",
             ]  # fmt: skip
+            if bus_option:
+                options += ["--cluster-port", str(ports[masters + i])]
             self.nodes.append(RedisServer(directory / f"node{i}", *options, port=ports[i]))
 
     @property

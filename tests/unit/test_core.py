@@ -10,7 +10,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 import langgraph_redis_saver
-from langgraph_redis_saver import ConfigurationError, KeySchema, SafeMsgpackSerializer
+from langgraph_redis_saver import ConfigurationError, KeySchema, SafeMsgpackSerializer, _core
 from langgraph_redis_saver import lua as scripts
 from langgraph_redis_saver._core import Context, get_tuple_flow, next_version, put_flow
 from langgraph_redis_saver._drive import Batch, Call
@@ -87,7 +87,13 @@ def _put_batch(cluster: bool) -> tuple[Batch, Any, Any]:
     return next(flow), flow, cp
 
 
-def test_put_flow_is_one_script_call_with_the_index_updates_inside() -> None:
+@pytest.fixture
+def no_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Index trimming rides on a random sample of writes: none in these tests."""
+    monkeypatch.setattr(_core, "TRIM_SAMPLE", 0.0)
+
+
+def test_put_flow_is_one_script_call_with_the_index_updates_inside(no_trim: None) -> None:
     batch, flow, cp = _put_batch(cluster=False)
     assert isinstance(batch, Batch) and len(batch.commands) == 1
     call = batch.commands[0]
@@ -116,7 +122,16 @@ def test_put_flow_is_one_script_call_with_the_index_updates_inside() -> None:
     assert done.value.value["configurable"]["checkpoint_id"] == cp["id"]
 
 
-def test_put_flow_pipelines_the_index_updates_in_a_cluster() -> None:
+def test_put_flow_trims_expired_index_entries_on_sampled_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_core, "TRIM_SAMPLE", 1.0)
+    batch, _, _ = _put_batch(cluster=False)
+    (call,) = batch.commands
+    assert _contains(call.args, [4, "ZREMRANGEBYSCORE", "langgraph:checkpoint::sessions", "-inf"])
+
+
+def test_put_flow_pipelines_the_index_updates_in_a_cluster(no_trim: None) -> None:
     # In a cluster the indexes live in other slots than the session's script.
     batch, _, _ = _put_batch(cluster=True)
     fixed = [slot.name for slot in scripts.PUT.argv if not slot.variadic]

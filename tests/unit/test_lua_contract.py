@@ -99,6 +99,7 @@ def test_lua_every_builder_fills_every_slot_in_header_order() -> None:
         calls.delete([ns], namespaces_set=ns.namespaces, index_keys=["user_id"]),
         calls.delta(ns, "c", ["ch"]),
         calls.drop(ns, "sub", "ids", ids=["c"]),
+        calls.sizes([ns], namespaces_set=ns.namespaces),
     ]
     assert {c.script.name for c in built} == {s.name for s in lua.SCRIPTS}
     for call in built:

@@ -4,7 +4,9 @@
 stored value into plain JSON-able data (`PlainReader`), so it works without
 the application's classes and never unpickles anything. It reuses the
 saver's one-round-trip reads and key layout; reads never refresh TTLs, so
-browsing never keeps a session alive. Results are plain dicts and small
+browsing never keeps a session alive. The saver (and LangGraph with it) is
+built on first use: `Browser.sessions` needs neither, so ``lgrs sessions``
+starts fast. Results are plain dicts and small
 dataclasses with the stable camelCase shapes documented in ``docs/cli.md``.
 Nothing here prints.
 
@@ -26,13 +28,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import NoPermissionError
 
 from langgraph_redis_saver._admin import list_sessions_flow
+from langgraph_redis_saver._connect import Connection, connect
+from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
 from langgraph_redis_saver.errors import (
     EncryptedSessionError,
@@ -40,15 +42,16 @@ from langgraph_redis_saver.errors import (
     SessionNotFoundError,
 )
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
-from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 from ._doctor import Finding, run_checks
 from ._flows import (
     PIPELINE_CHUNK,
+    Size,
     counts_flow,
     message_counts_flow,
     pipeline_flow,
     scan_flow,
+    sizes_flow,
 )
 from ._plain import (
     CSV_COLUMNS,
@@ -74,6 +77,14 @@ from ._plain import (
     written,
 )
 from ._truth import Evidence, next_tasks
+
+if TYPE_CHECKING:
+    # `lgrs sessions` imports this package: LangGraph is loaded only by the
+    # views that decode checkpoints (through `Browser.saver`).
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from langgraph_redis_saver.saver import RedisCheckpointSaver
 
 __all__ = [
     "CSV_COLUMNS",
@@ -107,14 +118,33 @@ class Browser:
 
     def __init__(
         self,
-        saver: RedisCheckpointSaver,
+        saver: RedisCheckpointSaver | None = None,
         *,
         channel: str = DEFAULT_CHANNEL,
         aes_key: bytes | None = None,
+        connection: Connection | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        index_keys: Sequence[str] = ("user_id",),
     ) -> None:
-        self.saver = saver
         self.channel = channel
         self.aes_key = aes_key
+        self._saver = saver
+        self._connection = connection
+        if saver is not None:
+            self._client: Any = saver._sync()
+            self._ctx = saver._ctx
+        elif connection is not None:
+            # The saver (and LangGraph with it) is built on first use: listing
+            # sessions reads through this context and client alone.
+            self._client = connection.client
+            self._ctx = Context(
+                keys=KeySchema(prefix, cluster=connection.cluster),
+                serde=PlainReader(aes_key=aes_key),
+                ttl_ms=0,
+                session_index_keys=tuple(index_keys),
+            )
+        else:
+            raise TypeError("Browser needs a saver; or use Browser.from_url(url)")
 
     @classmethod
     def from_url(
@@ -139,26 +169,41 @@ class Browser:
         Raises:
             redis.exceptions.ConnectionError: The server cannot be reached.
         """
-        options: dict[str, Any] = {
-            "client_kwargs": client_kwargs,
-            "key_prefix": prefix,
-            "serde": PlainReader(aes_key=aes_key),
-            "ttl": None,
-            "session_index_keys": tuple(index_keys),
-        }
         try:
-            saver = RedisCheckpointSaver.from_url(url, cluster=cluster, **options)
+            conn = connect(url, cluster=cluster, client_kwargs=client_kwargs)
         except NoPermissionError:
             if cluster is not None:
                 raise
             # Cluster detection runs INFO, which read-only ACL users often may
             # not; such a user is most likely on a standalone server.
-            saver = RedisCheckpointSaver.from_url(url, cluster=False, **options)
-        return cls(saver, channel=channel, aes_key=aes_key)
+            conn = connect(url, cluster=False, client_kwargs=client_kwargs)
+        return cls(
+            channel=channel, aes_key=aes_key, connection=conn, prefix=prefix, index_keys=index_keys
+        )
+
+    @property
+    def saver(self) -> RedisCheckpointSaver:
+        """The read-only saver (``serde=PlainReader()``, ``ttl=None``) the decoding views use."""
+        if self._saver is None:
+            from langgraph_redis_saver.saver import RedisCheckpointSaver
+
+            assert self._connection is not None  # __init__ has one or the other
+            self._saver = RedisCheckpointSaver(
+                self._client,
+                cluster=self._connection.cluster,
+                key_prefix=self._ctx.keys.prefix,
+                serde=self._ctx.serde,
+                ttl=None,
+                session_index_keys=self._ctx.session_index_keys,
+            )
+        return self._saver
 
     def close(self) -> None:
         """Close the connections `from_url` opened."""
-        self.saver.close()
+        if self._connection is not None:
+            self._connection.client.close()
+        elif self._saver is not None:
+            self._saver.close()
 
     def __enter__(self) -> Browser:
         return self
@@ -174,12 +219,12 @@ class Browser:
     @property
     def keys(self) -> KeySchema:
         """The key layout in use."""
-        return self.saver.keys
+        return self._ctx.keys
 
     @property
     def client(self) -> Any:
         """The sync redis-py client, for server-level reads (INFO, SCAN, MEMORY)."""
-        return self.saver._sync()
+        return self._client
 
     def pipeline(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Run read commands in pipelines; failed commands come back as exceptions.
@@ -215,31 +260,34 @@ class Browser:
         # One page for the whole listing: round trips stay the same for 20 or
         # 10,000 sessions (pipelines carry the rest).
         flow = list_sessions_flow(
-            self.saver._ctx,
+            self._ctx,
             filter=None if user is None else {"user_id": user},
             since=since,
             limit=limit,
             page=limit or LIST_PAGE,
         )
         infos = self._run(flow)
-        ids = [i.thread_id for i in infos]
-        walk = self._walk(ids)
         latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
-        messages = self._run(message_counts_flow(self.saver._ctx, latest, self.channel))
-        sizes = self.session_sizes(ids, keys=walk.keys)
+        messages = self._run(message_counts_flow(self._ctx, latest, self.channel))
+        sizes = self._run(sizes_flow(self._ctx, [i.thread_id for i in infos]))
+        failed = [t for t, size in sizes.items() if not isinstance(size, Size)]
+        if failed:  # a key of the wrong type: sizes unknown, checkpoints still counted
+            for t, c in self._run(counts_flow(self._ctx, failed)).items():
+                sizes[t] = Size(keys=0, bytes=None, checkpoints=c.checkpoints)
         rows = []
         for info in infos:
             count = messages[info.thread_id]  # an exception: one bad session hides no other
-            nkeys, nbytes = sizes[info.thread_id]
+            size = sizes[info.thread_id]
+            assert isinstance(size, Size)
             rows.append(
                 SessionSummary(
                     session_id=info.thread_id,
                     updated_at=info.updated_at,
                     messages=count if isinstance(count, int) else None,
-                    checkpoints=walk.checkpoints[info.thread_id],
+                    checkpoints=size.checkpoints,
                     ttl=info.ttl,
-                    keys=nkeys,
-                    bytes=nbytes,
+                    keys=size.keys,
+                    bytes=size.bytes,
                     latest_checkpoint_id=info.latest_checkpoint_id,
                     encrypted=is_encrypted(count),
                     error=one_line(count) if isinstance(count, BaseException) else None,
@@ -249,7 +297,7 @@ class Browser:
 
     def _run(self, flow: Flow[T]) -> T:
         """Run a read flow with the saver's sync driver (one place for the inspector's I/O)."""
-        return run_flow(self.saver._sync(), flow)
+        return run_flow(self._client, flow)
 
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
         """Ids of the live sessions, newest first (the index alone, no sizes)."""
@@ -263,7 +311,7 @@ class Browser:
 
     def namespaces(self, thread_id: str) -> list[str]:
         """Namespaces of a session (``""`` is the root), sorted."""
-        return self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id].namespaces
+        return self._run(counts_flow(self._ctx, [thread_id]))[thread_id].namespaces
 
     def session_keys(self, thread_ids: Sequence[str]) -> dict[str, list[str]]:
         """The keys each session owns, found by walking its indexes (no SCAN).
@@ -322,7 +370,12 @@ class Browser:
             thread_ids: The sessions.
             keys: Their keys, when already walked (`session_keys`).
         """
-        owned = self.session_keys(thread_ids) if keys is None else keys
+        if keys is None:  # summed server-side, one lua/sizes.lua call per session
+            sized = self._run(sizes_flow(self._ctx, list(dict.fromkeys(thread_ids))))
+            return {
+                t: (s.keys, s.bytes) if isinstance(s, Size) else (0, None) for t, s in sized.items()
+            }
+        owned = keys
         flat = [(t, k) for t in thread_ids for k in owned[t]]
         usage = self.pipeline([("MEMORY", "USAGE", k) for _, k in flat])
         sizes: dict[str, tuple[int, int | None]] = {t: (0, 0) for t in thread_ids}
@@ -434,7 +487,7 @@ class Browser:
             for i, m in enumerate(msgs if isinstance(msgs, list) else [])
         ]
         (pttl,) = self._run(pipeline_flow([("PTTL", self.keys.namespace(thread_id, ns).latest)]))
-        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        counts = self._run(counts_flow(self._ctx, [thread_id]))[thread_id]
         api, state, plain_values = state_values(head.checkpoint, self.channel)
         return Conversation(
             session_id=thread_id,
@@ -462,7 +515,7 @@ class Browser:
                 [("GET", nk.latest), ("PTTL", nk.latest), ("ZSCORE", self.keys.sessions, thread_id)]
             )
         )
-        counts = self._run(counts_flow(self.saver._ctx, [thread_id]))[thread_id]
+        counts = self._run(counts_flow(self._ctx, [thread_id]))[thread_id]
         updated = datetime.fromtimestamp(float(score) / 1000, tz=timezone.utc) if score else None
         return Conversation(
             session_id=thread_id,
@@ -652,13 +705,13 @@ class Browser:
 
     def scan_keys(self, count: int = 1000) -> Iterator[str]:
         """Every key under the prefix (SCAN, for administrative commands only)."""
-        for key in iter_flow(self.saver._sync(), scan_flow(self.keys.prefix_pattern(), count)):
+        for key in iter_flow(self._client, scan_flow(self.keys.prefix_pattern(), count)):
             yield key.decode() if isinstance(key, bytes) else str(key)
 
     def stats(self) -> dict[str, Any]:
         """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
         infos = self.saver.list_sessions()
-        counts = self._run(counts_flow(self.saver._ctx, [i.thread_id for i in infos]))
+        counts = self._run(counts_flow(self._ctx, [i.thread_id for i in infos]))
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
         denied = any(isinstance(u, Exception) for u in usage)

@@ -13,12 +13,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
-
-from langgraph.checkpoint.base import CheckpointTuple
+from typing import TYPE_CHECKING, Any
 
 from langgraph_redis_saver.errors import EncryptedSessionError
-from langgraph_redis_saver.serde import SafeMsgpackSerializer
+
+if TYPE_CHECKING:  # `lgrs sessions` imports this module and must not load LangGraph
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from langgraph_redis_saver.serde import SafeMsgpackSerializer
 
 __all__ = [
     "CSV_COLUMNS",
@@ -83,10 +85,14 @@ class PlainReader:
     ``<type>+aes``) are decrypted with `aes_key` (16, 24 or 32 bytes, as
     ``EncryptedSerializer.from_pycryptodome_aes`` takes it); without a key
     reading them raises `EncryptedSessionError`.
+
+    Cheap to create: the serializer (and with it langchain-core) is imported
+    on the first value read, so listing sessions that need no decoding never
+    loads it.
     """
 
     def __init__(self, *, aes_key: bytes | None = None) -> None:
-        self._serde = SafeMsgpackSerializer()
+        self._plain: SafeMsgpackSerializer | None = None
         self._cipher: Any = None
         if aes_key is not None:
             from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -94,6 +100,14 @@ class PlainReader:
             self._cipher = EncryptedSerializer.from_pycryptodome_aes(
                 self._serde, key=aes_key
             ).cipher
+
+    @property
+    def _serde(self) -> SafeMsgpackSerializer:
+        if self._plain is None:
+            from langgraph_redis_saver.serde import SafeMsgpackSerializer
+
+            self._plain = SafeMsgpackSerializer()
+        return self._plain
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Encode like the default serializer (the inspector never writes)."""

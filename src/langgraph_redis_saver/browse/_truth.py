@@ -29,9 +29,10 @@ from __future__ import annotations
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from hashlib import sha1
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.checkpoint.base import CheckpointTuple
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import CheckpointTuple
 
 __all__ = ["Evidence", "next_tasks", "start_node"]
 

@@ -43,6 +43,7 @@ __all__ = [
     "PUT",
     "PUT_WRITES",
     "SCRIPTS",
+    "SIZES",
     "Call",
     "Script",
     "Slot",
@@ -213,4 +214,5 @@ LIST = _load("list.lua")
 DELETE = _load("delete.lua")
 DELTA = _load("delta.lua")
 DROP = _load("drop.lua")
-SCRIPTS = (PUT, PUT_WRITES, GET, LIST, DELETE, DELTA, DROP)
+SIZES = _load("sizes.lua")
+SCRIPTS = (PUT, PUT_WRITES, GET, LIST, DELETE, DELTA, DROP, SIZES)

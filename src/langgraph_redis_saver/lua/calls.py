@@ -12,9 +12,9 @@ from typing import Any
 
 from langgraph_redis_saver.keys import NamespaceKeys
 
-from . import DELETE, DELTA, DROP, GET, LIST, PUT, PUT_WRITES, Call
+from . import DELETE, DELTA, DROP, GET, LIST, PUT, PUT_WRITES, SIZES, Call
 
-__all__ = ["delete", "delta", "drop", "get", "list_page", "put", "put_writes"]
+__all__ = ["delete", "delta", "drop", "get", "list_page", "put", "put_writes", "sizes"]
 
 
 def _prefixes(ns: NamespaceKeys) -> dict[str, str]:
@@ -135,6 +135,16 @@ def delete(
         groups += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline]
     args = {"n_namespaces": len(namespaces), "groups": groups, "index_keys": index_keys}
     return DELETE.call({"namespaces": namespaces_set}, args)
+
+
+def sizes(namespaces: Sequence[NamespaceKeys], *, namespaces_set: str) -> Call:
+    """lua/sizes.lua: live keys, bytes and checkpoints of the given namespaces of one session."""
+    groups: list[str] = []
+    for ns in namespaces:
+        groups += [ns.record_prefix, ns.writes_prefix, ns.blob_prefix, ns.timeline, ns.latest]
+    return SIZES.call(
+        {"namespaces": namespaces_set}, {"n_namespaces": len(namespaces), "groups": groups}
+    )
 
 
 def delta(ns: NamespaceKeys, checkpoint_id: str | None, channels: Sequence[str]) -> Call:
