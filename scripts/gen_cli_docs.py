@@ -178,14 +178,16 @@ doctor                   {ok, findings: [{check, severity, message, fix}, ...]}
                                                    severity: ok, info, warning or error
 sessions --legacy        [{sessionId, updatedAt, messages, turnCount, ttl, bytes, legacy,
                            status}, ...]           status: legacy, migrating, refused: ...,
-                                                   unreadable: ... or expired
+                                                   unreadable: ..., expired, or
+                                                   ambiguous: key ... (an id with ':')
 show (legacy session)    the show shape plus legacy: true; checkpointId is "(legacy pickle)",
                          metadata holds legacy: true, refused: [...] and the old metadata
-migrate                  {dryRun, migrated, wouldMigrate, skipped, failed, seconds,
-                          sessions: [{sessionId, status, reason, messages, fields,
-                                      ttlSeconds}, ...]}
+migrate                  {dryRun, migrated, wouldMigrate, skipped, failed, leftPickled,
+                          seconds, sessions: [{sessionId, status, reason, refused,
+                                      leftPickled, messages, fields, ttlSeconds}, ...]}
                                                    status: migrated, would migrate, skipped
-                                                   or failed; exit code 1 if any failed
+                                                   or failed; exit code 1 if any failed or
+                                                   (not a dry run) any stays pickled
 ```
 
 The export `metadata` object (left out with `--no-metadata`): `{totalTurns,

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +19,14 @@ from examples.interview.graph import QUESTIONS
 from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
-from support.legacy_store import hostile_session, write_legacy_session
+from support.legacy_store import (
+    hostile_session,
+    huge_length_session,
+    legacy_pickle,
+    legacy_state,
+    shared_string_session,
+    write_legacy_session,
+)
 from support.lgrs_sessions import Lgrs
 
 
@@ -205,3 +217,174 @@ def test_lgrs_legacy_output_is_inert(lgrs: Lgrs, client: redis.Redis, prefix: st
         result = lgrs(*args, code=1 if args[0] == "migrate" else 0)
         assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
         assert "evil\\x1b]0;owned\\x07" in result.stdout
+
+
+# -- what an outside attack found ---------------------------------------------------------
+
+MEMORY_LIMIT = 512 << 20  # address space of the lgrs child: ~5x what it needs
+
+
+def _lgrs_bounded(lgrs: Lgrs, *args: str) -> subprocess.CompletedProcess[str]:
+    """``lgrs`` in a child process whose address space is capped (RLIMIT_AS)."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    code = "from langgraph_redis_saver.cli.app import cli; cli()"
+    argv = [sys.executable, "-c", code, "--url", lgrs.url, "--prefix", lgrs.prefix, *args]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LGRS_PREFIX")}
+    return subprocess.run(
+        argv, preexec_fn=cap, capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (huge_length_session(), "declares 1073741824 bytes of data where only"),
+        (shared_string_session(100), "MiB once shared references expand"),
+    ],
+    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
+)
+def test_lgrs_refuses_legacy_pickles_that_would_exhaust_memory(
+    lgrs: Lgrs, client: redis.Redis, prefix: str, payload: bytes, reason: str
+) -> None:
+    write_legacy_session(client, "big", prefix=prefix, payload=payload)
+    write_legacy_session(client, "ok", prefix=prefix)
+    listed = _lgrs_bounded(lgrs, "sessions", "--legacy", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_id = {r["sessionId"]: r for r in json.loads(listed.stdout)}
+    assert reason in by_id["big"]["status"] and by_id["ok"]["status"] == "legacy"
+    shown = _lgrs_bounded(lgrs, "show", "big")
+    assert shown.returncode == 1 and reason in shown.stderr, shown.stderr
+    migrated = _lgrs_bounded(lgrs, "migrate", "--from-pickle", "--yes", "--json")
+    assert migrated.returncode == 1, migrated.stderr
+    outcomes = {o["sessionId"]: o for o in json.loads(migrated.stdout)["sessions"]}
+    assert outcomes["big"]["status"] == "failed" and reason in outcomes["big"]["reason"]
+    assert outcomes["ok"]["status"] == "migrated"
+    assert client.get(f"{prefix}:big:latest") == payload  # left as it was
+
+
+def test_lgrs_placeholders_keep_the_session_pickled_and_say_so(
+    lgrs: Lgrs, client: redis.Redis, prefix: str
+) -> None:
+    loop: list[object] = [1]
+    loop.append(loop)
+    state = legacy_state(1)
+    state["loop"] = loop
+    write_legacy_session(client, "cycle", prefix=prefix, payload=legacy_pickle(state, "c"))
+    persid = b"(dp0\nVcheckpoint\np1\n(dp2\nVpid\np3\nPsome-file\np4\nss."
+    write_legacy_session(client, "persid", prefix=prefix, payload=persid)
+    rows = {r["sessionId"]: r for r in json.loads(lgrs("sessions", "--legacy", "--json").stdout)}
+    assert rows["cycle"]["status"] == "refused: <reference cycle>"
+    assert rows["persid"]["status"] == "refused: <persistent id>"
+    result = lgrs("migrate", "--from-pickle", "--yes", "--json", code=1)
+    done = {o["sessionId"]: o for o in json.loads(result.stdout)["sessions"]}
+    assert done["cycle"]["status"] == done["persid"]["status"] == "skipped"
+    assert done["cycle"]["leftPickled"] and "refused to rebuild" in done["persid"]["reason"]
+    assert client.get(f"{prefix}:persid:latest") == persid
+    assert client.exists(f"{prefix}:cycle:latest", f"{prefix}:cycle:checkpoint_id_0") == 2
+
+
+def test_lgrs_ambiguous_legacy_keys_are_reported_and_migrate_when_named(
+    lgrs: Lgrs, client: redis.Redis, prefix: str
+) -> None:
+    for session in ("a:b", "a:b*{c} d", ""):
+        write_legacy_session(client, session, prefix=prefix)
+    write_legacy_session(client, "plain", prefix=prefix)
+    rows = {r["sessionId"]: r for r in json.loads(lgrs("sessions", "--legacy", "--json").stdout)}
+    assert sorted(rows) == ["", "a:b", "a:b*{c} d", "plain"]
+    assert rows["a:b"]["status"].startswith(f"ambiguous: key {prefix}:a:b:latest")
+    text = lgrs("sessions", "--legacy").stdout
+    assert "3 ambiguous legacy keys" in text and f"  {prefix}::latest" in text
+    doctor = lgrs("doctor", "--json").stdout
+    (finding,) = [f for f in json.loads(doctor)["findings"] if f["check"] == "legacy sessions"]
+    assert (
+        "4 legacy" in finding["message"] and "3 of them under ambiguous keys" in finding["message"]
+    )
+    # migrating everything skips them, says so, and does not claim success
+    result = lgrs("migrate", "--from-pickle", "--yes", code=1)
+    assert "migrated 1, skipped 3" in result.stdout
+    assert "3 legacy sessions stay pickled" in result.stdout
+    assert "--session 'a:b*{c} d'" in result.stdout
+    assert client.exists(f"{prefix}:a:b:latest", f"{prefix}::latest") == 2
+    # naming them migrates them, with their old pickled keys
+    done = lgrs("migrate", "--from-pickle", "--yes", "--session", "a:b", "--session", "")
+    assert "migrated 2, skipped 0" in done.stdout
+    assert not client.exists(f"{prefix}:a:b:latest", f"{prefix}:a:b:checkpoint_id_0")
+    assert not client.exists(f"{prefix}::latest", f"{prefix}::checkpoint_id_0")
+    assert client.exists(f"{prefix}:a:b*{{c}} d:latest")
+    assert json.loads(lgrs("show", "a:b", "--json").stdout).get("legacy") is None
+    missing = lgrs("migrate", "--from-pickle", "--yes", "--session", "nope").stdout
+    assert "nope  no legacy pickled session of that id" in missing
+
+
+def test_lgrs_lists_protocol_0_and_1_legacy_sessions(
+    lgrs: Lgrs, client: redis.Redis, prefix: str
+) -> None:
+    for protocol in (0, 1):
+        doc = {"checkpoint": legacy_state(1), "metadata": {}, "config": {}}
+        write_legacy_session(
+            client, f"p{protocol}", prefix=prefix, payload=pickle.dumps(doc, protocol)
+        )
+    rows = json.loads(lgrs("sessions", "--legacy", "--json").stdout)
+    assert [(r["sessionId"], r["status"], r["messages"]) for r in rows] == [
+        ("p0", "legacy", 3),
+        ("p1", "legacy", 3),
+    ]
+    assert "update time unknown" in lgrs("show", "p0").stdout
+    assert "migrated 2" in lgrs("migrate", "--from-pickle", "--yes").stdout
+
+
+def test_lgrs_migrate_dry_run_says_exactly_which_keys_go(
+    lgrs: Lgrs, client: redis.Redis, prefix: str
+) -> None:
+    write_legacy_session(client, "mix", prefix=prefix, history=3)
+    client.set(f"{prefix}:mix:user_profile", b"plain text, not a pickle")
+    dry = lgrs("migrate", "--from-pickle", "--dry-run").stdout
+    assert "delete the pickle and 3 old pickled keys; keep 1 other key that holds no pickle" in (
+        " ".join(dry.split())
+    )
+    lgrs("migrate", "--from-pickle", "--yes")
+    assert client.get(f"{prefix}:mix:user_profile") == b"plain text, not a pickle"
+    assert not client.exists(*[f"{prefix}:mix:checkpoint_id_{i}" for i in range(3)])
+
+
+def test_lgrs_legacy_views_at_80_columns_keep_commands_and_names_whole(
+    lgrs: Lgrs, client: redis.Redis, prefix: str, tmp_path: Path
+) -> None:
+    write_legacy_session(client, "cli_20251108_145739_a_long_session_name", prefix=prefix)
+    for kind in ("os.system", "subprocess"):
+        write_legacy_session(
+            client, f"hostile_{kind}", prefix=prefix, payload=hostile_session(tmp_path, kind)
+        )
+    env: dict[str, str | None] = {"COLUMNS": "80"}
+    texts = {
+        "sessions": lgrs("sessions", "--legacy", env=env).stdout,
+        "doctor": lgrs("doctor", env=env).stdout,
+        "show": lgrs("show", "cli_20251108_145739_a_long_session_name", env=env).stdout,
+        "dry": lgrs("migrate", "--from-pickle", "--dry-run", env=env).stdout,
+    }
+    for name, text in texts.items():
+        lines = text.splitlines()
+        assert all(len(line) <= 80 for line in lines), name
+        assert not any(line.rstrip().endswith("lgrs migrate") for line in lines), name
+        if name != "dry":
+            commands = [line.strip() for line in lines]
+            assert "lgrs migrate --from-pickle --dry-run" in commands, name
+            assert "lgrs migrate --from-pickle" in commands, name
+    assert "  hostile_os.system  refused: posix.system" in texts["sessions"]
+    assert "updated - UTC ()" not in texts["show"]
+    # the trusted-classes hint once, and a dry run lists each session once
+    assert texts["dry"].count("allowed=[...]") == 1
+    assert texts["dry"].count("hostile_subprocess  ") == 1
+    prompt = lgrs("migrate", "--from-pickle", input="n\n", code=1)
+    assert "[y/N]" in prompt.stdout + prompt.stderr
+
+
+def test_lgrs_non_utf8_argument_is_one_clear_error(lgrs: Lgrs) -> None:
+    bad = b"\xffsession".decode("utf-8", "surrogateescape")
+    for args in (("show", bad), ("migrate", "--from-pickle", "--session", bad)):
+        result = lgrs(*args, code=1)
+        assert "not valid UTF-8 (byte 0xff)" in result.stderr, result.stderr
+        assert "UnicodeEncodeError" not in result.stderr

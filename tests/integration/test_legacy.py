@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import pickle
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,9 +20,15 @@ from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.errors import LegacySessionError
-from langgraph_redis_saver.legacy import find_legacy_sessions, migrate_pickle_sessions
+from langgraph_redis_saver.legacy import find_legacy_sessions, is_pickle, migrate_pickle_sessions
 from support.api import Api
-from support.legacy_store import DAY, hostile_session, write_legacy_session
+from support.legacy_store import (
+    DAY,
+    hostile_session,
+    legacy_pickle,
+    legacy_state,
+    write_legacy_session,
+)
 
 
 @pytest.fixture
@@ -239,3 +247,102 @@ def test_find_legacy_sessions_ignores_the_savers_own_keys(
         (found,) = find_legacy_sessions(client, saver.keys)
     assert found.session_id == "old" and found.id_keys == [f"{prefix}:old:checkpoint_id_0"]
     assert found.ttl_ms is not None and found.size > 100
+
+
+# -- what an outside attack found -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+async def test_saver_refuses_protocol_0_and_1_legacy_sessions(
+    api: Api, redis_url: str, client: redis.Redis, prefix: str, protocol: int
+) -> None:
+    doc = {"checkpoint": legacy_state(1), "metadata": {}, "config": {}}
+    data = write_legacy_session(client, "old", prefix=prefix, payload=pickle.dumps(doc, protocol))
+    assert not data.startswith(b"\x80")
+    with pytest.raises(LegacySessionError, match="lgrs migrate --from-pickle"):
+        await api.get_tuple(_config("old"))
+    with pytest.raises(LegacySessionError):
+        await api.put(_config("old"), empty_checkpoint(), {"source": "input", "step": -1}, {})
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        graph = build_graph().compile(checkpointer=saver)
+        with pytest.raises(LegacySessionError):
+            graph.invoke({"messages": []}, _config("old"))
+    assert client.get(f"{prefix}:old:latest") == data
+
+
+def test_lua_is_legacy_is_the_twin_of_is_pickle(client: redis.Redis) -> None:
+    from langgraph_redis_saver.lua import LIB_FUNCTIONS, LIB_SOURCE
+
+    script = client.register_script(
+        "local " + ", ".join(LIB_FUNCTIONS) + "\n" + LIB_SOURCE
+        + "\nreturn is_legacy(ARGV[1]) and 1 or 0"
+    )  # fmt: skip
+    doc = {"checkpoint": legacy_state(1), "metadata": {}, "config": {}}
+    pickles = [pickle.dumps(doc, p) for p in range(pickle.HIGHEST_PROTOCOL + 1)]
+    pickles += [pickle.dumps({}, 0), pickle.dumps({}, 1), b"\x80\x04garbage"]
+    ids = [str(uuid.uuid4()), "1ef0a1b2-5c3d-6e4f-8000-0123456789ab", "", "(.", "}x.", "(\n"]
+    ids += [bytes([b]).decode("latin-1") for b in range(128)]
+    for value in pickles:
+        assert script(args=[value]) == 1 and is_pickle(value), value[:20]
+    for value in ids:
+        raw = value.encode()
+        assert script(args=[raw]) == int(is_pickle(raw)) == 0, raw
+
+
+def test_migrate_keeps_the_container_types_the_serializer_stores(
+    redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    state = legacy_state(1)
+    state["profile_data"] = {
+        "tags": collections.defaultdict(list, {"x": [1]}),
+        "recent": collections.deque(["a", "b"], maxlen=3),
+        "ordered": collections.OrderedDict(b=1, a=2),
+        "counts": collections.Counter(a=2),
+    }
+    write_legacy_session(client, "s1", prefix=prefix, payload=legacy_pickle(state, "s1"))
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        report = migrate_pickle_sessions(saver)
+        assert [o.status for o in report.outcomes] == ["migrated"]
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as fresh:
+        found = fresh.get_tuple(_config("s1"))
+    assert found is not None
+    got = found.checkpoint["channel_values"]["profile_data"]
+    assert got == state["profile_data"]
+    assert {k: type(v) for k, v in got.items()} == {
+        k: type(v) for k, v in state["profile_data"].items()
+    }
+    assert got["tags"].default_factory is list and got["recent"].maxlen == 3
+    assert list(got["ordered"]) == ["b", "a"]
+
+
+def test_migrate_skips_sessions_with_placeholders_and_keeps_the_pickle(
+    redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    state = legacy_state(1)
+    state["profile_data"] = collections.defaultdict(collections.Counter, {"k": 1})
+    data = write_legacy_session(client, "dd", prefix=prefix, payload=legacy_pickle(state, "dd"))
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        (outcome,) = migrate_pickle_sessions(saver).outcomes
+        assert outcome.status == "skipped" and outcome.pickled
+        assert outcome.refused == ["collections.defaultdict factory collections.Counter"]
+    assert client.get(f"{prefix}:dd:latest") == data
+
+
+def test_migrate_never_changes_a_type_silently(
+    redis_url: str, client: redis.Redis, prefix: str
+) -> None:
+    """A value the serializer would store as another type is kept or reported, never changed."""
+    state = legacy_state(1)
+    state["profile_data"] = {"raw": bytearray(b"\x00\xff")}
+    data = write_legacy_session(client, "s1", prefix=prefix, payload=legacy_pickle(state, "s1"))
+    with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
+        keeps = type(saver.serde.loads_typed(saver.serde.dumps_typed({"b": bytearray(b"x")}))["b"])
+        (outcome,) = migrate_pickle_sessions(saver).outcomes
+        found = saver.get_tuple(_config("s1")) if outcome.status == "migrated" else None
+    if keeps is bytearray:  # the serializer stores nested bytearrays: migrated as one
+        assert outcome.status == "migrated" and found is not None
+        assert type(found.checkpoint["channel_values"]["profile_data"]["raw"]) is bytearray
+    else:  # reported, and the session stays as it was
+        assert outcome.status == "skipped" and outcome.pickled and found is None
+        assert "profile_data.raw (bytearray) as bytes" in outcome.reason
+        assert client.get(f"{prefix}:s1:latest") == data

@@ -151,3 +151,22 @@ def opcode_gadgets(canary: Path, module: str) -> dict[str, bytes]:
         + c
         + b"', 'w').close()\"\ntRtR.",
     }
+
+
+def wrap_value(value_ops: bytes) -> bytes:
+    """A protocol-4 session pickle whose state field ``blob`` is the opcodes `value_ops`.
+
+    Nothing is memoized before `value_ops`, so its own memo indices start at 0.
+    """
+    return b"\x80\x04}(\x8c\ncheckpoint}(\x8c\x04blob" + value_ops + b"uu."
+
+
+def huge_length_session() -> bytes:
+    """66 bytes whose BYTEARRAY8 declares 1 GiB of data that is not there."""
+    return wrap_value(b"\x96" + (1 << 30).to_bytes(8, "little") + b"ab")
+
+
+def shared_string_session(times: int, size: int = 8 << 20) -> bytes:
+    """A `size`-byte string memoized once and referenced `times` times (2 bytes each)."""
+    string = b"X" + size.to_bytes(4, "little") + b"A" * size + b"\x94"
+    return wrap_value(string + b"0(" + b"h\x00" * times + b"l")

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import pickle
+import struct
 import subprocess
 import sys
 import textwrap
@@ -81,9 +82,28 @@ def test_read_pickle_reads_the_seed_session_format() -> None:
     assert read.value["metadata"] == {"timestamp": "2025-11-08T15:03:24", "version": "1.0"}
 
 
-def test_read_pickle_defaultdict_and_deque_come_back_as_plain_containers() -> None:
-    value = {"d": collections.defaultdict(list, {"x": [1]}), "q": collections.deque([1, 2])}
-    assert read_pickle(pickle.dumps(value)).value == {"d": {"x": [1]}, "q": [1, 2]}
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_read_pickle_keeps_container_types_the_serializer_stores(protocol: int) -> None:
+    value = {
+        "d": collections.defaultdict(list, {"x": [1]}),
+        "none": collections.defaultdict(None, {"y": 2}),
+        "q": collections.deque([1, 2], maxlen=5),
+        "b": bytearray(b"xy"),
+        "o": collections.OrderedDict(b=1, a=2),
+        "c": collections.Counter(a=2),
+    }
+    read = read_pickle(pickle.dumps(value, protocol=protocol))
+    assert read.refused == []
+    assert read.value == value
+    assert {k: type(v) for k, v in read.value.items()} == {k: type(v) for k, v in value.items()}
+    assert read.value["d"].default_factory is list and read.value["none"].default_factory is None
+    assert read.value["q"].maxlen == 5 and list(read.value["o"]) == ["b", "a"]
+
+
+def test_read_pickle_reports_a_defaultdict_factory_it_cannot_keep() -> None:
+    read = read_pickle(pickle.dumps(collections.defaultdict(collections.Counter, {"k": 1})))
+    assert read.value == {"k": 1}
+    assert read.refused == ["collections.defaultdict factory collections.Counter"]
 
 
 def test_read_pickle_unknown_classes_become_placeholders_with_their_fields() -> None:
@@ -188,12 +208,14 @@ def test_hostile_gadgets_are_live_under_plain_pickle(kind: str, tmp_path: Path) 
     assert canary.exists()
 
 
-def test_read_pickle_refuses_extension_and_maps_persistent_ids() -> None:
+def test_read_pickle_refuses_extension_and_reports_persistent_ids() -> None:
     with pytest.raises(LegacyPickleError, match="EXT"):
         read_pickle(b"\x80\x02\x82\x01.")
     read = read_pickle(b"\x80\x02X\x03\x00\x00\x00pidQ.")  # BINPERSID
     assert type(read.value) is LegacyObject and read.value.args == ("pid",)
-    assert type(read_pickle(b"Pabc\n.").value) is LegacyObject  # PERSID
+    assert read.refused == ["<persistent id>"]
+    read = read_pickle(b"Pabc\n.")  # PERSID
+    assert type(read.value) is LegacyObject and read.refused == ["<persistent id>"]
 
 
 @pytest.mark.parametrize(
@@ -228,11 +250,37 @@ def test_read_pickle_bounds_size_depth_and_shared_reference_expansion() -> None:
         read_pickle(pickle.dumps(laughs))
 
 
-def test_read_pickle_cycles_become_placeholders() -> None:
+def test_read_pickle_cycles_become_placeholders_and_are_reported() -> None:
     loop: list[Any] = [1]
     loop.append(loop)
-    value = read_pickle(pickle.dumps(loop)).value
-    assert value[0] == 1 and type(value[1]) is LegacyObject and value[1].type == "<cycle>"
+    read = read_pickle(pickle.dumps(loop))
+    assert read.value[0] == 1 and type(read.value[1]) is LegacyObject
+    assert read.value[1].type == "<cycle>" and read.refused == ["<reference cycle>"]
+
+
+@pytest.mark.parametrize(
+    ("opcode", "fmt"),
+    [
+        (pickle.BYTEARRAY8, "<Q"),
+        (pickle.BINBYTES8, "<Q"),
+        (pickle.BINUNICODE8, "<Q"),
+        (pickle.BINBYTES, "<I"),
+        (pickle.BINUNICODE, "<I"),
+        (pickle.BINSTRING, "<i"),
+        (pickle.LONG4, "<i"),
+        (pickle.FRAME, "<Q"),
+    ],
+)
+def test_read_pickle_refuses_a_length_longer_than_the_input(opcode: bytes, fmt: str) -> None:
+    data = b"\x80\x05" + opcode + struct.pack(fmt, (1 << 30) - 1) + b"ab."
+    with pytest.raises(LegacyPickleError, match=r"declares 1073741823 bytes .* only 3 remain"):
+        read_pickle(data)
+    # inside a frame too
+    body = opcode + struct.pack(fmt, (1 << 30) - 1) + b"ab."
+    framed = b"\x80\x05\x95" + struct.pack("<Q", len(body)) + body
+    if opcode != pickle.FRAME:
+        with pytest.raises(LegacyPickleError, match="declares"):
+            read_pickle(framed)
 
 
 def test_legacy_reader_is_not_imported_by_the_saver() -> None:
@@ -248,3 +296,23 @@ def test_legacy_reader_is_not_imported_by_the_saver() -> None:
         [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, timeout=60
     )
     assert result.returncode == 0, result.stderr.decode()
+
+
+class Slotted:
+    __slots__ = ("v",)
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_read_pickle_keeps_each_objects_own_fields(protocol: int) -> None:
+    """Every object's state is its own: states unwrapped while reading are never
+    mistaken for one another (the memo of converted values is keyed by identity)."""
+    value = {
+        "models": [Profile(name=f"p{i}", score=i) for i in range(300)],
+        "slotted": [Slotted(i) for i in range(300)],
+    }
+    read = read_pickle(pickle.dumps(value, protocol), allowed=[Profile])
+    assert read.value["models"] == value["models"]
+    assert [o.fields for o in read.value["slotted"]] == [{"v": i} for i in range(300)]

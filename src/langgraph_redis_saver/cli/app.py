@@ -165,6 +165,15 @@ def errors(settings: Settings) -> Iterator[None]:
         raise _fail(settings, str(exc)) from None
     except RecursionError:
         raise _fail(settings, "a stored value is nested too deeply to show") from None
+    except UnicodeEncodeError as exc:
+        if "surrogate" not in exc.reason:
+            raise _fail(settings, f"cannot encode text: {exc}") from None
+        bad = " ".join(f"0x{ord(c) - 0xDC00:02x}" for c in str(exc.object)[exc.start : exc.end])
+        raise _fail(
+            settings,
+            f"an argument is not valid UTF-8 (byte {bad}): give session ids and other "
+            "arguments as UTF-8 text",
+        ) from None
     except Exception as exc:  # a bug or hostile data: still one line, never a traceback
         if os.environ.get("LGRS_DEBUG"):
             raise

@@ -27,7 +27,17 @@ from langgraph_redis_saver.cli.app import Settings, browse, errors, output_optio
 
 __all__ = ["doctor_finding", "migrate", "show_legacy", "sessions_legacy"]
 
-MIGRATE_HINT = "lgrs migrate --from-pickle --dry-run, then lgrs migrate --from-pickle"
+#: The commands that convert legacy sessions, one per line so that no wrap splits one.
+MIGRATE_COMMANDS = ("lgrs migrate --from-pickle --dry-run", "lgrs migrate --from-pickle")
+
+
+#: How an empty session id is shown.
+EMPTY_ID = "(empty id)"
+
+
+def _commands(lead: str, indent: str = "  ") -> Text:
+    """`lead`, then each migrate command on a line of its own (never wrapped mid-command)."""
+    return Text("\n".join([lead, *(indent + c for c in MIGRATE_COMMANDS)]), style="dim")
 
 
 # -- read-only views -------------------------------------------------------------------
@@ -56,9 +66,10 @@ def show_legacy(settings: Settings, b: Browser, session: str, *, full: bool, tai
     if state.refused:
         names = ", ".join(state.refused)
         out.print(output.safe(f"  not rebuilt (shown as placeholders): {names}", style="yellow"))
-    hint = f"convert it to resume it: {MIGRATE_HINT}"
+    hint = "convert it to resume it (see below)"
     output.render_conversation(out, conv, full=full, tail=tail, hint=hint)
-    out.print(Text(f"\n  {hint}", style="dim"))
+    out.print()
+    out.print(_commands("  convert it to resume it, dry run first:", "    "))
 
 
 def sessions_legacy(settings: Settings, b: Browser, limit: int) -> None:
@@ -85,31 +96,52 @@ def sessions_legacy(settings: Settings, b: Browser, limit: int) -> None:
         output.echo_json([r.to_dict() for r in rows])
         return
     out = output.console()
-    table = output._table(
-        ("session", "left"),
-        ("updated (UTC)", "left"),
-        ("msgs", "right"),
-        ("turns", "right"),
-        ("TTL", "right"),
-        ("size", "right"),
-        ("status", "left"),
-    )
-    for r in rows:
-        table.add_row(
-            output.safe(r.session_id),
+    cols = [
+        output.Col("session", 9),
+        output.Col("updated (UTC)", 6, whole=True),
+        output.Col("msgs", 7, "right", whole=True),
+        output.Col("turns", 3, "right", whole=True),
+        output.Col("TTL", 4, "right", whole=True),
+        output.Col("size", 2, "right", whole=True),
+        output.Col("status", 8),
+    ]
+    cells: list[list[str | Text]] = [
+        [
+            output.safe(r.session_id or EMPTY_ID),
             output.human_time(r.updated_at),
             "-" if r.messages is None else str(r.messages),
             "-" if r.turn_count is None else output.safe(str(r.turn_count)),
             output.human_duration(r.ttl),
             output.human_bytes(r.bytes),
-            output.safe(r.status),
-        )
+            r.status.split(":", 1)[0],  # one word; the details follow the table
+        ]
+        for r in rows
+    ]
     if rows:
-        out.print(table)
+        output.print_table(out, output.fit_table(out, cols, cells))
+    details = [r for r in rows if ":" in r.status and not r.status.startswith("ambiguous")]
+    for r in details:
+        out.print(output.safe(f"  {r.session_id or EMPTY_ID}  {r.status}"))
     shown = f"{len(rows)} of {len(found)}" if len(rows) < len(found) else str(len(found))
     out.print(Text(f"{shown} legacy pickled session{'s' if len(found) != 1 else ''}", style="dim"))
+    _print_ambiguous(out, [f for f in found if f.ambiguous])
     if found:
-        out.print(Text(f"convert them: {MIGRATE_HINT}", style="dim"))
+        out.print(_commands("convert them, dry run first:"))
+
+
+def _print_ambiguous(out: Any, found: list[Any]) -> None:
+    """The raw keys of legacy sessions whose id holds ':' or is empty, and how to migrate one."""
+    if not found:
+        return
+    out.print(
+        Text(
+            f"{len(found)} ambiguous legacy key{'s' if len(found) != 1 else ''} (the session id "
+            "holds ':' or is empty; migrate each by naming it with --session):",
+            style="yellow",
+        )
+    )
+    for f in found:
+        out.print(output.safe(f"  {f.key}"))
 
 
 def doctor_finding(b: Browser) -> Finding:
@@ -119,12 +151,22 @@ def doctor_finding(b: Browser) -> Finding:
     found = find_legacy_sessions(b.client, b.keys)
     if not found:
         return Finding("legacy sessions", "ok", "no legacy pickled sessions under the prefix")
+    unclear = [f for f in found if f.ambiguous]
+    message = (
+        f"{len(found)} legacy pickled session(s) under the prefix (e.g. "
+        f"{found[0].session_id!r}); the saver refuses to read or overwrite them"
+    )
+    if unclear:
+        message += (
+            f"; {len(unclear)} of them under ambiguous keys (the session id holds ':' or is "
+            f"empty, e.g. {unclear[0].key!r}): migrate each with --session ID"
+        )
     return Finding(
         "legacy sessions",
         "warning",
-        f"{len(found)} legacy pickled session(s) under the prefix (e.g. "
-        f"{found[0].session_id!r}); the saver refuses to read or overwrite them",
-        f"see them with `lgrs sessions --legacy`; convert them with {MIGRATE_HINT}",
+        message,
+        "see them with: lgrs sessions --legacy\nconvert them, dry run first:\n"
+        + "\n".join(MIGRATE_COMMANDS),
     )
 
 
@@ -179,8 +221,11 @@ def migrate(
     Each session becomes one checkpoint holding the pickled state (messages
     as LangChain messages, turn_count, is_complete, ...), with the pickle's
     remaining TTL. Pickles are read with a restricted unpickler: nothing they
-    name is imported or run; a session that names anything outside its class
-    table, or that cannot be read, is reported and left as it is.
+    name is imported or run; a session holding anything it cannot rebuild
+    (outside its class table, a type the serializer would change), or that
+    cannot be read, is reported and left as it is, and the exit code is 1
+    while any session stays pickled. A session id holding ':' (or empty)
+    is migrated only when named with --session.
 
     In place (the default), each pickle is first moved aside atomically, then
     the checkpoint is written: an interrupted run loses nothing, and running
@@ -194,6 +239,8 @@ def migrate(
         raise click.UsageError("say what to migrate from: lgrs migrate --from-pickle")
     started = time.monotonic()
     with errors(settings), browse(settings) as b:
+        for name in only:
+            name.encode()  # a non-UTF-8 argument: one clear error, before anything runs
         target_prefix = to_prefix or b.keys.prefix
         in_place = to_url is None and target_prefix == b.keys.prefix
         if to_url is not None:
@@ -237,11 +284,13 @@ def migrate(
         output.echo_json({**report.as_dict(), "seconds": round(seconds, 3)})
     else:
         _render_report(report, seconds, where)
-    if report.counts["failed"]:
-        click.get_current_context().exit(1)
+    if report.counts["failed"] or (report.left_pickled and not report.dry_run):
+        click.get_current_context().exit(1)  # not done: pickled sessions remain
 
 
 def _render_report(report: Any, seconds: float, where: str) -> None:
+    from langgraph_redis_saver.legacy._migrate import TRUSTED_CLASSES_HINT, names_classes
+
     out = output.console()
     counts = report.counts
     total = len(report.outcomes)
@@ -262,9 +311,22 @@ def _render_report(report: Any, seconds: float, where: str) -> None:
             style="bold",
         )
     )
-    for status in ("skipped", "failed"):
-        rows = report.with_status(status)
-        if rows:
-            out.print(Text(f"{status}:", style="bold"))
-            for o in rows:
-                out.print(output.safe(f"  {o.session_id}  {o.reason}"))
+    if not report.dry_run:  # a dry run has listed every session above
+        for status in ("skipped", "failed"):
+            rows = report.with_status(status)
+            if rows:
+                out.print(Text(f"{status}:", style="bold"))
+                for o in rows:
+                    out.print(output.safe(f"  {o.session_id}  {o.reason}"))
+    left = len(report.left_pickled)
+    if left:
+        verb = "would stay" if report.dry_run else "stay"
+        out.print(
+            Text(
+                f"{left} legacy session{'s' if left != 1 else ''} {verb} pickled, "
+                "not migrated (see above)",
+                style="yellow",
+            )
+        )
+    if any(names_classes(o.refused) for o in report.outcomes):
+        out.print(Text(TRUSTED_CLASSES_HINT, style="dim"))

@@ -652,12 +652,12 @@ def render_conversation(
         title.append(inert(f"  namespace {conv.namespace}", one_line=True), style="bold")
     out.print(title)
     expiry = f"expires in {human_duration(conv.ttl)}" if conv.ttl is not None else "never expires"
-    out.print(
-        Text(
-            f"  updated {human_time(conv.updated_at)} UTC ({ago(conv.updated_at)}), {expiry}",
-            style="dim",
-        )
+    updated = (
+        f"updated {human_time(conv.updated_at)} UTC ({ago(conv.updated_at)})"
+        if conv.updated_at is not None
+        else "update time unknown"
     )
+    out.print(Text(f"  {updated}, {expiry}", style="dim"))
     if conv.encrypted:
         out.print(
             safe(f"  {conv.checkpoints} checkpoints, latest {conv.checkpoint_id}", style="dim")

@@ -21,7 +21,9 @@ A session whose new checkpoint exists is never written again (idempotent).
 
 from __future__ import annotations
 
+import collections
 import json
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -35,10 +37,25 @@ from langgraph_redis_saver.errors import ConfigurationError, RedisSaverError
 from langgraph_redis_saver.keys import KeySchema
 from langgraph_redis_saver.saver import RedisCheckpointSaver
 
-from ._store import LegacyKeys, LegacySession, find_legacy_sessions, is_pickle, read_legacy_value
+from ._store import (
+    LegacyKeys,
+    LegacySession,
+    explicit_session,
+    find_legacy_sessions,
+    is_pickle,
+    probe_pickles,
+    read_legacy_value,
+)
 from ._unpickle import LegacyObject, LegacyPickleError, read_pickle
 
-__all__ = ["LegacyState", "MigrationReport", "SessionOutcome", "migrate_pickle_sessions"]
+__all__ = [
+    "TRUSTED_CLASSES_HINT",
+    "LegacyState",
+    "MigrationReport",
+    "SessionOutcome",
+    "migrate_pickle_sessions",
+    "refusal_reason",
+]
 
 Status = Literal["migrated", "would migrate", "skipped", "failed"]
 _STATE_KEY: Final = "checkpoint"
@@ -74,12 +91,18 @@ class SessionOutcome:
     messages: int = 0
     fields: list[str] = field(default_factory=list)
     ttl_ms: int | None = None
+    refused: list[str] = field(default_factory=list)
+    """What the reader could not rebuild (the session was skipped, nothing changed)."""
+    pickled: bool = False
+    """The legacy pickle is still there (skipped or failed): the session is not migrated."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "sessionId": self.session_id,
             "status": self.status,
             "reason": self.reason,
+            "refused": self.refused,
+            "leftPickled": self.pickled,
             "messages": self.messages,
             "fields": self.fields,
             "ttlSeconds": None if self.ttl_ms is None else self.ttl_ms // 1000,
@@ -103,6 +126,11 @@ class MigrationReport:
             out[outcome.status] += 1
         return out
 
+    @property
+    def left_pickled(self) -> list[SessionOutcome]:
+        """Sessions whose legacy pickle is still there (skipped or failed), in session order."""
+        return [o for o in self.outcomes if o.pickled]
+
     def as_dict(self) -> dict[str, Any]:
         counts = self.counts
         return {
@@ -111,6 +139,7 @@ class MigrationReport:
             "wouldMigrate": counts["would migrate"],
             "skipped": counts["skipped"],
             "failed": counts["failed"],
+            "leftPickled": len(self.left_pickled),
             "sessions": [o.as_dict() for o in self.outcomes],
         }
 
@@ -148,6 +177,75 @@ def parse_legacy(
         refused=read.refused,
         ttl_ms=ttl_ms,
         size=len(data),
+    )
+
+
+#: How to rebuild application classes: said once per report, not per session.
+TRUSTED_CLASSES_HINT: Final = (
+    "to rebuild trusted application classes, pass them to "
+    "migrate_pickle_sessions(..., allowed=[...]) (docs/migration.md)"
+)
+
+
+def names_classes(refused: Iterable[str]) -> bool:
+    """Whether some refused entry is a class or function name (``allowed=`` may help)."""
+    return any(not name.startswith("<") and " " not in name for name in refused)
+
+
+def refusal_reason(refused: Sequence[str]) -> str:
+    """Why a session whose pickle holds something the reader cannot rebuild is skipped."""
+    shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+    return (
+        f"refused to rebuild {shown} (nothing was imported or run); "
+        "left as it is rather than migrated with placeholders"
+    )
+
+
+_PLAIN_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether `value` is only JSON-like data and LangChain messages (kept by any serializer)."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS or isinstance(value, BaseMessage):
+        return True
+    if depth > 100:
+        return False
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _diff_types(old: Any, new: Any, path: str, out: list[str], depth: int) -> None:
+    """Append ``path: old type -> new type`` for each value whose type a round trip changed."""
+    if len(out) >= 10 or depth > 100:
+        return
+    if type(old) is not type(new):
+        out.append(f"{path} ({type(old).__name__}) as {type(new).__name__}")
+        return
+    if isinstance(old, collections.defaultdict) and old.default_factory is not getattr(
+        new, "default_factory", None
+    ):
+        out.append(f"{path} (defaultdict) without its default factory")
+    if isinstance(old, collections.deque) and old.maxlen != getattr(new, "maxlen", None):
+        out.append(f"{path} (deque) without its maxlen")
+    if isinstance(old, dict):
+        for key, value in old.items():
+            if key in new:
+                _diff_types(value, new[key], f"{path}.{key}", out, depth + 1)
+    elif isinstance(old, (list, tuple, collections.deque)):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            _diff_types(a, b, f"{path}[{i}]", out, depth + 1)
+
+
+def ambiguous_reason(found: LegacySession) -> str:
+    """Why a legacy key whose session id holds ``:`` or is empty is not migrated unasked."""
+    return (
+        f"ambiguous legacy key {found.key}: the session id holds ':' or is empty, so the "
+        "old store's other keys cannot be told apart; migrate it by naming it: "
+        f"lgrs migrate --from-pickle --session {shlex.quote(found.session_id)}"
     )
 
 
@@ -199,11 +297,14 @@ class _Migrator:
         return self.in_place and self.target_latest(session) == self.legacy.latest(session)
 
     def target_has_session(self, session: str) -> bool:
-        head = self.target.getrange(self.target_latest(session), 0, 1)
-        return bool(head) and not is_pickle(head)
+        value = self.target.get(self.target_latest(session))
+        return bool(value) and not is_pickle(value)
 
     def run(self, found: LegacySession) -> SessionOutcome:
         session = found.session_id
+        if found.ambiguous:
+            reason = ambiguous_reason(found)
+            return SessionOutcome(session, "skipped", reason, ttl_ms=found.ttl_ms, pickled=True)
         clash = self.clashes(session)
         if self.target_has_session(session):
             if found.in_backup or not clash:
@@ -217,7 +318,7 @@ class _Migrator:
         try:
             state = parse_legacy(session, value, ttl_ms=ttl_ms, allowed=self.allowed)
         except LegacyPickleError as exc:
-            return SessionOutcome(session, "failed", str(exc), ttl_ms=ttl_ms)
+            return SessionOutcome(session, "failed", str(exc), ttl_ms=ttl_ms, pickled=True)
         outcome = SessionOutcome(
             session,
             "would migrate" if self.dry_run else "migrated",
@@ -227,11 +328,20 @@ class _Migrator:
         )
         if state.refused:
             outcome.status = "skipped"
+            outcome.pickled = True
+            outcome.refused = list(state.refused)
+            outcome.reason = refusal_reason(state.refused)
+            return outcome
+        try:
+            changed = self.type_changes(state)
+        except Exception:  # values the serializer refuses: writing reports it, and rolls back
+            changed = []
+        if changed:
+            outcome.status, outcome.pickled = "skipped", True
             outcome.reason = (
-                "refused to rebuild " + ", ".join(state.refused[:5])
-                + " (not in the class table; nothing was imported or run); trusted"
-                " application classes: migrate_pickle_sessions(..., allowed=[...])"
-            )  # fmt: skip
+                f"the serializer would store {'; '.join(changed[:3])}; left as it is "
+                "rather than migrated with changed types (convert them with transform=)"
+            )
             return outcome
         if self.dry_run:
             outcome.reason = self.plan_text(found, clash)
@@ -241,6 +351,7 @@ class _Migrator:
             moved = self.move_aside(found, value)
             if moved is not None:
                 outcome.status, outcome.reason = moved
+                outcome.pickled = True
                 return outcome
             pickle_key = self.legacy.backup(session)
         try:
@@ -249,6 +360,7 @@ class _Migrator:
             if clash:  # put the pickle back where the application reads it
                 self.source.renamenx(pickle_key, self.legacy.latest(session))
             outcome.status = "failed"
+            outcome.pickled = True
             outcome.reason = f"writing the checkpoint failed ({type(exc).__name__}: {exc})"
             return outcome
         if not self.keep_legacy:
@@ -265,9 +377,20 @@ class _Migrator:
             steps.append(f"move the pickle to {self.legacy.backup(found.session_id)}")
         steps.append("write 1 checkpoint")
         if not self.keep_legacy:
-            n = len(found.id_keys)
-            steps.append(f"delete the pickle and {n} old checkpoint key{'s' if n != 1 else ''}")
+            n = len(self.pickled_id_keys(found))
+            steps.append(f"delete the pickle and {n} old pickled key{'s' if n != 1 else ''}")
+            kept = len(found.id_keys) - n
+            if kept:
+                holds = "s that hold" if kept != 1 else " that holds"
+                steps.append(f"keep {kept} other key{holds} no pickle")
         return "; ".join(steps)
+
+    def pickled_id_keys(self, found: LegacySession) -> list[str]:
+        """The old store's ``<prefix>:S:<id>`` keys of `found` holding pickles (deleted ones)."""
+        if not found.id_keys:
+            return []
+        probed = probe_pickles(self.source, found.id_keys)
+        return [k for k, (pickled, _, _) in zip(found.id_keys, probed, strict=True) if pickled]
 
     def move_aside(self, found: LegacySession, value: bytes) -> tuple[Status, str] | None:
         """Atomically move the pickle to its backup key if it is still `value`."""
@@ -285,6 +408,18 @@ class _Migrator:
             except ResponseError as exc:
                 return "skipped", f"expired while migrating ({exc})"
         return None
+
+    def type_changes(self, state: LegacyState) -> list[str]:
+        """Where storing the values would change a type (``path: old -> new``), found by
+        a round trip through the saver's serializer of each value as it would be stored."""
+        serde = self.saver.serde
+        changes: list[str] = []
+        for name, value in self.values_of(state).items():
+            if _plain(value, 0):
+                continue  # JSON-like data and messages: nothing a round trip could change
+            back = serde.loads_typed(serde.dumps_typed(value))
+            _diff_types(value, back, name, changes, 0)
+        return changes
 
     def values_of(self, state: LegacyState) -> dict[str, Any]:
         values = dict(state.values)
@@ -341,11 +476,7 @@ class _Migrator:
                 pipe.execute()
             except WatchError:
                 pass  # changed meanwhile: leave it; the new checkpoint is complete
-        pipe = self.source.pipeline(transaction=False)
-        for key in found.id_keys:
-            pipe.getrange(key, 0, 1)
-        heads = pipe.execute() if found.id_keys else []
-        doomed = [k for k, head in zip(found.id_keys, heads, strict=True) if is_pickle(head)]
+        doomed = self.pickled_id_keys(found)
         if doomed:
             pipe = self.source.pipeline(transaction=False)
             for key in doomed:
@@ -423,7 +554,10 @@ def migrate_pickle_sessions(
     found = find_legacy_sessions(src, legacy.schema)
     if sessions is not None:
         wanted = set(sessions)
-        found = [f for f in found if f.session_id in wanted]
+        found = [
+            explicit_session(src, f) if f.ambiguous else f for f in found if f.session_id in wanted
+        ]
+    missing = [] if sessions is None else sorted(wanted - {f.session_id for f in found})
     migrator = _Migrator(
         saver,
         src,
@@ -437,13 +571,17 @@ def migrate_pickle_sessions(
         keep_legacy=keep_legacy,
     )
     report = MigrationReport(dry_run=dry_run)
+    for name in missing:
+        report.outcomes.append(
+            SessionOutcome(name, "skipped", "no legacy pickled session of that id under the prefix")
+        )
     if on_start is not None:
         on_start(len(found))
     for item in found:
         try:
             outcome = migrator.run(item)
         except RedisSaverError as exc:
-            outcome = SessionOutcome(item.session_id, "failed", str(exc))
+            outcome = SessionOutcome(item.session_id, "failed", str(exc), pickled=True)
         report.outcomes.append(outcome)
         if on_session is not None:
             on_session(outcome)

@@ -35,6 +35,7 @@ import datetime as dt
 import decimal
 import io
 import pickle
+import struct
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,13 @@ MAX_BYTES: Final = 16 * 1024 * 1024
 MAX_DEPTH: Final = 100
 #: Most values after expanding shared references (memo "billion laughs").
 MAX_NODES: Final = 2_000_000
+#: Most bytes of strings and bytes after expanding shared references: a value
+#: referenced N times counts N times, as it does once shown or stored.
+MAX_EXPANDED_BYTES: Final = 64 * 1024 * 1024
+#: Entries of `LegacyRead.refused` for what is not a global but cannot be rebuilt either.
+PERSISTENT_ID: Final = "<persistent id>"
+CYCLE: Final = "<reference cycle>"
+UNHASHABLE: Final = "<dict key or set item that cannot be rebuilt>"
 _MAX_DECIMAL_CHARS: Final = 1_000
 
 
@@ -202,13 +210,43 @@ def _ordered_dict(args: tuple[Any, ...]) -> dict[Any, Any]:
     return collections.OrderedDict(items)
 
 
-def _defaultdict(args: tuple[Any, ...]) -> dict[Any, Any]:
-    # The default factory is a global from the data: drop it, keep the items.
-    return {}
+#: defaultdict factories kept (the ones `SafeMsgpackSerializer` stores); the
+#: factory is a global named by the data, matched by name and never looked up.
+_FACTORIES: Final[dict[tuple[str, str], type[Any]]] = {
+    ("builtins", f.__name__): f for f in (list, dict, set, int, float, str, tuple, bytes, bool)
+}
 
 
-def _deque(args: tuple[Any, ...]) -> list[Any]:
-    return _items(args[:1], "collections.deque")
+def _defaultdict(args: tuple[Any, ...]) -> collections.defaultdict[Any, Any]:
+    factory = args[0] if args else None
+    if factory is None:
+        return collections.defaultdict()
+    key = (
+        (_MODULE_ALIASES.get(factory.module, factory.module), factory.name)
+        if type(factory) is _Global
+        else None
+    )
+    _check(len(args) == 1 and key in _FACTORIES, "collections.defaultdict", args)
+    assert key is not None
+    return collections.defaultdict(_FACTORIES[key])
+
+
+def _deque(args: tuple[Any, ...]) -> collections.deque[Any]:
+    maxlen = args[1] if len(args) == 2 else None
+    _check(
+        len(args) <= 2 and (maxlen is None or (type(maxlen) is int and maxlen >= 0)),
+        "collections.deque",
+        args,
+    )
+    return collections.deque(_items(args[:1], "collections.deque"), maxlen)
+
+
+def _counter(args: tuple[Any, ...]) -> collections.Counter[Any]:
+    _check(len(args) <= 1 and (not args or type(args[0]) is dict), "collections.Counter", args)
+    out: collections.Counter[Any] = collections.Counter()
+    if args:
+        dict.update(out, args[0])
+    return out
 
 
 _BUILDERS: Final[dict[tuple[str, str], Callable[[tuple[Any, ...]], Any]]] = {
@@ -224,6 +262,7 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[tuple[Any, ...]], Any]]] = {
     ("collections", "OrderedDict"): _ordered_dict,
     ("collections", "defaultdict"): _defaultdict,
     ("collections", "deque"): _deque,
+    ("collections", "Counter"): _counter,
     ("decimal", "Decimal"): _decimal,
     ("datetime", "datetime"): _datetime_family(dt.datetime, "datetime.datetime"),
     ("datetime", "date"): _datetime_family(dt.date, "datetime.date"),
@@ -289,6 +328,14 @@ _LC_TABLE: Final = _lc_table()
 # -- the unpickler -------------------------------------------------------------------
 
 
+def _bounded(fmt: str, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    def checked(self: _RestrictedUnpickler) -> None:
+        self._check_length(fmt)
+        handler(self)
+
+    return checked
+
+
 class _RestrictedUnpickler(pickle._Unpickler):
     """`pickle._Unpickler` whose code-reaching opcodes only build records."""
 
@@ -298,8 +345,37 @@ class _RestrictedUnpickler(pickle._Unpickler):
     append: Callable[[Any], None]
 
     def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data), fix_imports=False)
+        self._source = io.BytesIO(data)
+        super().__init__(self._source, fix_imports=False)
         self.globals_seen: list[_Global] = []
+        self.lost: set[str] = set()
+        """What was loaded but not kept (a defaultdict's unknown factory)."""
+
+    def _check_length(self, fmt: str) -> None:
+        """Refuse a declared length longer than the input left, before anything is allocated.
+
+        Peeks at the length field of the opcode being dispatched (in the
+        current frame, or the input when there is none) without consuming it.
+        """
+        size = struct.calcsize(fmt)
+        frame = self._unframer.current_frame  # type: ignore[attr-defined]
+        src = frame if frame is not None and frame.tell() < len(frame.getbuffer()) else None
+        src = src or self._source
+        pos = src.tell()
+        raw = src.read(size)
+        src.seek(pos)
+        if len(raw) != size:
+            return  # truncated: the opcode's own read reports it
+        (length,) = struct.unpack(fmt, raw)
+        left = len(self._source.getbuffer()) - self._source.tell()
+        if src is not self._source:
+            left += len(src.getbuffer()) - pos
+        left -= size
+        if length > left:
+            raise LegacyPickleError(
+                f"corrupted or truncated pickle: an opcode declares {length} bytes of data "
+                f"where only {max(left, 0)} remain"
+            )
 
     def find_class(self, module: str, name: str) -> _Global:
         glob = _Global(module, name)
@@ -307,7 +383,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
         return glob
 
     def persistent_load(self, pid: Any) -> Any:
-        return LegacyObject("<persistent id>", (pid,))
+        return LegacyObject(PERSISTENT_ID, (pid,))
 
     def _call(self, target: Any, args: Any, kwargs: Any) -> Any:
         if type(args) is not tuple:
@@ -322,6 +398,14 @@ class _RestrictedUnpickler(pickle._Unpickler):
                 if len(args) == 2 and args[0] == _ZONEINFO and args[1] == "_unpickle":
                     return _Global("zoneinfo", "ZoneInfo._unpickle")
                 return _Pending(target, args)
+            if key == ("collections", "defaultdict") and not kwargs and len(args) == 1:
+                try:
+                    return _defaultdict(args)
+                except LegacyPickleError:  # the items still follow (SETITEMS)
+                    factory = args[0]
+                    name = factory.qualname if type(factory) is _Global else _short(factory)
+                    self.lost.add(f"collections.defaultdict factory {name}")
+                    return collections.defaultdict()
             builder = _BUILDERS.get(key)
             if builder is not None and not kwargs:
                 try:
@@ -366,6 +450,25 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def _ext1(self) -> None:
         self._extension()
 
+    # Length-prefixed opcodes: the length is checked against the input left
+    # before the stock handler runs (BYTEARRAY8 allocates the length first).
+    for _op, _fmt in (
+        (pickle.BINBYTES, "<I"),
+        (pickle.SHORT_BINBYTES, "<B"),
+        (pickle.BINBYTES8, "<Q"),
+        (pickle.BINUNICODE, "<I"),
+        (pickle.SHORT_BINUNICODE, "<B"),
+        (pickle.BINUNICODE8, "<Q"),
+        (pickle.BYTEARRAY8, "<Q"),
+        (pickle.BINSTRING, "<i"),
+        (pickle.SHORT_BINSTRING, "<B"),
+        (pickle.LONG1, "<B"),
+        (pickle.LONG4, "<i"),
+        (pickle.FRAME, "<Q"),
+    ):
+        dispatch[_op[0]] = _bounded(_fmt, dispatch[_op[0]])
+    del _op, _fmt
+
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
@@ -392,111 +495,149 @@ def _unwrap_state(state: Any) -> Any:
     return state
 
 
+#: What `_Finisher.walk` returns with a value: values and bytes once shared references expand.
+_Cost = tuple[int, int]
+
+
+def _size_of(value: Any) -> int:
+    return len(value) if type(value) in (str, bytes, bytearray) else 8
+
+
 class _Finisher:
     def __init__(self, classes: dict[tuple[str, str], Callable[[Any], Any]]) -> None:
         self.classes = classes
-        self.done: dict[int, tuple[Any, int]] = {}
+        self.done: dict[int, tuple[Any, _Cost]] = {}
         self.active: set[int] = set()
         self.refused: set[str] = set()
+        # Values made here (unwrapped states) stay referenced until the run
+        # ends: `done` is keyed by id(), which a freed value would hand on.
+        self.made: list[Any] = []
 
     def run(self, value: Any) -> Any:
         return self.walk(value, 0)[0]
 
-    def walk(self, value: Any, depth: int) -> tuple[Any, int]:
+    def walk(self, value: Any, depth: int) -> tuple[Any, _Cost]:
         kind = type(value)
         if kind in (str, int, float, bool, bytes, type(None), decimal.Decimal) or isinstance(
             value, (dt.date, dt.time, dt.timedelta, dt.tzinfo, complex)
         ):
-            return value, 1
+            return value, (1, _size_of(value))
         if depth > MAX_DEPTH:
             raise LegacyPickleError(f"nested deeper than {MAX_DEPTH} levels")
         key = id(value)
         if key in self.done:
-            return self.done[key]
+            return self.done[key]  # the caller counts a shared value each time it is referenced
         if key in self.active:
-            return LegacyObject("<cycle>"), 1
+            self.refused.add(CYCLE)
+            return LegacyObject("<cycle>"), (1, 8)
         self.active.add(key)
         try:
-            result, nodes = self._convert(value, depth + 1)
+            result, cost = self._convert(value, depth + 1)
         finally:
             self.active.discard(key)
-        if nodes > MAX_NODES:
-            raise LegacyPickleError(f"more than {MAX_NODES} values once shared references expand")
-        self.done[key] = (result, nodes)
-        return result, nodes
+        _check_cost(cost)
+        self.done[key] = (result, cost)
+        return result, cost
 
-    def _many(self, values: Iterable[Any], depth: int) -> tuple[list[Any], int]:
+    def _many(self, values: Iterable[Any], depth: int) -> tuple[list[Any], _Cost]:
         out: list[Any] = []
-        total = 1
+        nodes, size = 1, 8
         for item in values:
-            converted, nodes = self.walk(item, depth)
+            converted, (n, b) = self.walk(item, depth)
             out.append(converted)
-            total += nodes
-            if total > MAX_NODES:
-                raise LegacyPickleError(
-                    f"more than {MAX_NODES} values once shared references expand"
-                )
-        return out, total
+            nodes += n
+            size += b
+            _check_cost((nodes, size))
+        return out, (nodes, size)
 
-    def _convert(self, value: Any, depth: int) -> tuple[Any, int]:
+    def _convert(self, value: Any, depth: int) -> tuple[Any, _Cost]:
         kind = type(value)
         if kind is list:
             return self._many(value, depth)
         if kind is tuple:
-            items, nodes = self._many(value, depth)
-            return tuple(items), nodes
-        if kind in (dict, collections.OrderedDict):
-            keys, knodes = self._many(value.keys(), depth)
-            vals, vnodes = self._many(value.values(), depth)
+            items, cost = self._many(value, depth)
+            return tuple(items), cost
+        if kind in (dict, collections.OrderedDict, collections.defaultdict, collections.Counter):
+            keys, (kn, kb) = self._many(value.keys(), depth)
+            vals, (vn, vb) = self._many(value.values(), depth)
+            pairs = list(zip(keys, vals, strict=True))
+            cost = (kn + vn, kb + vb)
             try:
-                return dict(zip(keys, vals, strict=True)), knodes + vnodes
-            except TypeError:  # a key became unhashable: keep the pairs
-                return [[k, v] for k, v in zip(keys, vals, strict=True)], knodes + vnodes
+                if kind is collections.defaultdict:
+                    out: Any = collections.defaultdict(value.default_factory)
+                else:
+                    out = kind()
+                for k, v in pairs:
+                    out[k] = v
+            except TypeError:  # a key became unhashable: the mapping cannot be rebuilt
+                self.refused.add(UNHASHABLE)
+                return [list(p) for p in pairs], cost
+            return out, cost
+        if kind is collections.deque:
+            items, cost = self._many(value, depth)
+            return collections.deque(items, value.maxlen), cost
         if kind in (set, frozenset):
-            items, nodes = self._many(value, depth)
+            items, cost = self._many(value, depth)
             try:
-                return kind(items), nodes
+                return kind(items), cost
             except TypeError:
-                return items, nodes
+                self.refused.add(UNHASHABLE)
+                return items, cost
         if kind is bytearray:
-            return value, 1
+            return value, (1, len(value))
         if kind is _Global:
             self.refused.add(value.qualname)
-            return LegacyObject(value.qualname), 1
-        if kind is LegacyObject:
-            args, nodes = self._many(value.args, depth)
-            return LegacyObject(value.type, tuple(args)), nodes
+            return LegacyObject(value.qualname), (1, 8)
+        if kind is LegacyObject:  # a persistent id
+            self.refused.add(value.type)
+            args, cost = self._many(value.args, depth)
+            return LegacyObject(value.type, tuple(args)), cost
         if kind is _Pending:
             return self._pending(value, depth)
-        return LegacyObject(f"<{kind.__name__}>"), 1
+        self.refused.add(f"<{kind.__name__}>")
+        return LegacyObject(f"<{kind.__name__}>"), (1, 8)
 
-    def _pending(self, rec: _Pending, depth: int) -> tuple[Any, int]:
-        args, anodes = self._many(rec.args, depth)
-        state, snodes = self.walk(_unwrap_state(rec.state), depth)
-        nodes = anodes + snodes
+    def _pending(self, rec: _Pending, depth: int) -> tuple[Any, _Cost]:
+        args, (an, ab) = self._many(rec.args, depth)
+        unwrapped = _unwrap_state(rec.state)
+        self.made.append(unwrapped)
+        state, (sn, sb) = self.walk(unwrapped, depth)
+        nodes, size = an + sn, ab + sb
         target = rec.target
         if type(target) is not _Global:
             self.refused.add("<call of a non-global>")
-            return LegacyObject("<call>", tuple(args), state), nodes
+            return LegacyObject("<call>", tuple(args), state), (nodes, size)
         build = self.classes.get((target.module, target.name))
         if build is not None:
             fields: Any = state
             if fields is None and rec.kwargs:
-                fields, more = self.walk(rec.kwargs, depth)
-                nodes += more
+                fields, (kn, kb) = self.walk(rec.kwargs, depth)
+                nodes, size = nodes + kn, size + kb
             if fields is None and len(args) == 1:
                 fields = args[0]  # Enum members: cls(value)
             try:
-                return build(fields), nodes
+                return build(fields), (nodes, size)
             except Exception as exc:  # a validation error of the table's own code
                 self.refused.add(f"{target.qualname} ({type(exc).__name__})")
-                return LegacyObject(target.qualname, tuple(args), state), nodes
+                return LegacyObject(target.qualname, tuple(args), state), (nodes, size)
         if (target.module, target.name) == ("uuid", "UUID"):
             number = state.get("int") if type(state) is dict else None
             if type(number) is int and 0 <= number < 1 << 128:
-                return uuid.UUID(int=number), nodes
+                return uuid.UUID(int=number), (nodes, size)
         self.refused.add(target.qualname)
-        return LegacyObject(target.qualname, tuple(args), state), nodes
+        return LegacyObject(target.qualname, tuple(args), state), (nodes, size)
+
+
+def _check_cost(cost: _Cost) -> None:
+    nodes, size = cost
+    if nodes > MAX_NODES:
+        raise LegacyPickleError(f"more than {MAX_NODES} values once shared references expand")
+    if size > MAX_EXPANDED_BYTES:
+        raise LegacyPickleError(
+            f"more than {MAX_EXPANDED_BYTES // (1024 * 1024)} MiB once shared references "
+            "expand (one value referenced many times); refused so that showing or "
+            "migrating it cannot exhaust memory"
+        )
 
 
 def _user_table(allowed: Iterable[type[Any]]) -> dict[tuple[str, str], Callable[[Any], Any]]:
@@ -552,4 +693,4 @@ def read_pickle(
         value = finisher.run(raw)
     except RecursionError:
         raise LegacyPickleError("pickle nested too deeply") from None
-    return LegacyRead(value, sorted(finisher.refused))
+    return LegacyRead(value, sorted(finisher.refused | unpickler.lost))

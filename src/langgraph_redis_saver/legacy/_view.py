@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +30,7 @@ def plain(value: Any, depth: int = 0) -> Any:
         return plain(value.model_dump(), depth + 1)
     if isinstance(value, dict):
         return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (list, tuple, set, frozenset, collections.deque)):
         return [plain(v, depth + 1) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return {"__legacy_type__": "bytes", "size": len(value)}
@@ -98,8 +99,11 @@ class LegacyRow:
 
 def legacy_row(found: LegacySession, state: LegacyState | None, error: str | None) -> LegacyRow:
     status = error or ("migrating" if found.in_backup else "legacy")
+    if found.ambiguous:
+        status = f"ambiguous: key {found.key}; migrate it with --session"
     if state is not None and state.refused:
-        status = "refused: " + ", ".join(state.refused[:3])
+        more = f" +{len(state.refused) - 3}" if len(state.refused) > 3 else ""
+        status = "refused: " + ", ".join(state.refused[:3]) + more
     return LegacyRow(
         session_id=found.session_id,
         updated_at=_when(state.metadata) if state else None,

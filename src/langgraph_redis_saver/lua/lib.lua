@@ -14,11 +14,18 @@ function esc(s)
   end))
 end
 
--- A pickle (protocol 2+ starts with 0x80) where `latest` should hold a
--- checkpoint id: a session of the pickled store this saver replaces
--- (docs/migration.md). No UTF-8 checkpoint id starts with that byte.
+-- A pickle where `latest` should hold a checkpoint id: a session of the
+-- pickled store this saver replaces (docs/migration.md). Protocols 2-5 start
+-- with 0x80; protocols 0 and 1 write the session dict as '(' (MARK) or '}'
+-- (EMPTY_DICT) ... '.' (STOP), with a '\n' or NUL inside (memo PUTs). A
+-- checkpoint id (uuid-like: hex digits and '-') never starts with any of
+-- these. Twin of legacy._store.is_pickle; a test runs both over samples.
 function is_legacy(value)
-  return value and string.byte(value, 1) == 128
+  if not value or value == '' then return false end
+  local first = string.byte(value, 1)
+  if first == 128 then return true end
+  return (first == 40 or first == 125) and string.byte(value, -1) == 46
+    and string.find(value, '[%z\n]') ~= nil
 end
 
 -- The error reply for a legacy session: nothing was read or written.
