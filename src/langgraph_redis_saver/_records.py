@@ -105,11 +105,21 @@ def pack_typed(typed: tuple[str, bytes], compress_min: int = 0) -> bytes:
     read back.
     """
     typ, data = typed
-    if compress_min and len(data) >= compress_min:
-        packed = zlib.compress(data, 1)
-        if len(packed) < len(data) and len(data) <= inflate_limit(len(packed)):
-            return typ.encode() + ZLIB + packed
+    packed = _compressed(data, compress_min)
+    if packed is not None:
+        return typ.encode() + ZLIB + packed
     return typ.encode() + RAW + data
+
+
+def _compressed(data: bytes, compress_min: int) -> bytes | None:
+    """`data` zlib-compressed, or None when it is too small, would not
+    shrink, or would shrink more than the reader accepts (`inflate_limit`)."""
+    if not compress_min or len(data) < compress_min:
+        return None
+    packed = zlib.compress(data, 1)
+    if len(packed) < len(data) and len(data) <= inflate_limit(len(packed)):
+        return packed
+    return None
 
 
 def inflate_limit(stored: int) -> int:
@@ -126,12 +136,8 @@ def inflate_limit(stored: int) -> int:
 
 def pack_link(typ: str, link: bytes, compress_min: int = 0) -> bytes:
     """A list link as stored (``_lists``), zlib-compressed as `pack_typed` does."""
-    body = link[len(typ) + 1 :]
-    if compress_min and len(body) >= compress_min:
-        packed = zlib.compress(body, 1)
-        if len(packed) < len(body):
-            return typ.encode() + ZLINK + packed
-    return link
+    packed = _compressed(link[len(typ) + 1 :], compress_min)
+    return link if packed is None else typ.encode() + ZLINK + packed
 
 
 def split_typed(raw: bytes, key: str) -> tuple[str, bytes, bytes]:

@@ -202,6 +202,25 @@ def test_list_link_rebuild_refuses_hostile_chains(blobs: dict[str, bytes], probl
         rebuild("lgrs", b"m:1\n1\n\xa1y", "k", blobs, split_typed, unpack_typed)
 
 
+async def test_list_link_that_compresses_too_well_is_stored_raw_and_reads_back(
+    redis_url: str, prefix: str, mode: str
+) -> None:
+    """A turn adding 100 KB of repetitive text: its link would shrink past what the
+    reader inflates (the decode budget), so it is stored uncompressed, as values are."""
+    async with RedisCheckpointSaver.from_url(
+        redis_url, key_prefix=prefix, compress_threshold=256
+    ) as saver:
+        ours, theirs = chat(saver), chat(InMemorySaver())
+        cfg = {"configurable": {"thread_id": "pasted-log"}}
+        for payload in ("hi", "x" * 100_000, "ab" * 60_000, "thanks"):
+            for g in (ours, theirs):
+                message = HumanMessage(payload, id=f"h{len(payload)}")
+                await turn(g, cfg, mode, {"messages": [message]})
+        assert await history(ours, cfg, mode) == await history(theirs, cfg, mode)
+        blobs = messages_blobs(redis_url, saver, "pasted-log")
+        assert any(v[:5] == b"lgrs\x02" and len(v) > 100_000 for v in blobs.values())
+
+
 async def test_list_links_compressed_with_compress_threshold(
     redis_url: str, prefix: str, mode: str
 ) -> None:
