@@ -288,3 +288,14 @@ def test_serde_object_budget_keeps_dense_honest_collections() -> None:
         [[i % 100, 1] for i in range(200_000)],
     ):
         assert serde.loads_typed(serde.dumps_typed(value)) == value
+
+
+def test_serde_object_budget_keeps_one_column_rows_and_refuses_bare_empties() -> None:
+    serde = SafeMsgpackSerializer()
+    rows = [(i % 100,) for i in range(300_000)]  # a fetchall() of one column
+    sets = [{i % 50} for i in range(200_000)]
+    for value in (rows, sets):
+        assert serde.loads_typed(serde.dumps_typed(value)) == value
+    for bomb in ([[] for _ in range(200_000)], [() for _ in range(150_000)]):
+        with pytest.raises(SerializationError, match="decode budget"):
+            serde.dumps_typed(bomb)

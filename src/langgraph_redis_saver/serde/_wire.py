@@ -63,11 +63,14 @@ SCAN_CEILING: Final = 2 << 30
 
 #: Object budget: arrays and maps rebuilt count 1, extensions that decode a
 #: nested payload count `EXT_COST` (a nested decode costs far more CPU than
-#: a container), other extensions 1. The total may be at most one per
-#: `OBJECT_BYTES` bytes of the value (an empty list is ~56 bytes of memory,
-#: so at most ~28x the value's size). Two, not more: a list of small-int
-#: pairs, ``[(1, 2), ...]``, builds 3 units per 6 bytes and must still load ...
-OBJECT_BYTES: Final = 2
+#: a container), other extensions 1. The total may be at most `OBJECT_UNITS`
+#: per `OBJECT_SPAN` bytes of the value (4 per 5: an empty list is ~56 bytes
+#: of memory, so at most ~45x the value's size). Arrays of bare empty
+#: containers or empty tuples build one unit per byte and are refused; honest
+#: dense data stays under: one-column rows ``[(1,), (2,), ...]`` (a
+#: ``fetchall()``) build 3 units per 4 bytes, small-int pairs 3 per 6 ...
+OBJECT_UNITS: Final = 4
+OBJECT_SPAN: Final = 5
 EXT_COST: Final = 2
 #: ... but always at least this many (about 8 MB of empty containers) ...
 #: Every unit takes at least one byte of the value (an empty array is one
@@ -81,7 +84,7 @@ OBJECT_CEILING: Final = 1 << 25
 
 def object_budget(size: int) -> int:
     """Objects (arrays, maps, extensions) that decoding `size` bytes may build."""
-    return min(OBJECT_CEILING, max(OBJECT_FLOOR, size // OBJECT_BYTES))
+    return min(OBJECT_CEILING, max(OBJECT_FLOOR, size * OBJECT_UNITS // OBJECT_SPAN))
 
 
 def _too_many_objects(size: int) -> DecodeError:
@@ -163,8 +166,8 @@ def pack(
         if built > object_budget(len(packed)):
             raise SerializationError(
                 f"value of {len(packed)} bytes builds {built} arrays, maps and objects when"
-                f" read, over the decode budget ({object_budget(len(packed))}: one per"
-                f" {OBJECT_BYTES} bytes); store large collections of tiny items as fewer,"
+                f" read, over the decode budget ({object_budget(len(packed))}: {OBJECT_UNITS} per"
+                f" {OBJECT_SPAN} bytes); store large collections of tiny items as fewer,"
                 " larger values (a string, bytes, or a list of numbers)"
             )
     if scanned > scan_budget(len(packed)):
