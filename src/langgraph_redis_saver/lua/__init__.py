@@ -164,6 +164,9 @@ class Call:
     args: Sequence[Any]
 
 
+_OWN_CODE = re.compile(r"\b(LGRS_[A-Z]+) (.*)", re.DOTALL)
+
+
 def script_error(script: Script, error: Exception) -> Exception:
     """The exception to raise for an error reply to `script`.
 
@@ -174,12 +177,14 @@ def script_error(script: Script, error: Exception) -> Exception:
     that skip damaged sessions skip it too. Other errors keep their type.
     """
     text = str(error)
-    code, _, rest = text.partition(" ")
-    if code in ERROR_CODES:
-        # An error raised inside a helper carries Redis's " script: <sha>, on
-        # @user_script:<line>." suffix: our message is complete without it.
-        rest = rest.split(" script: ", 1)[0]
-        return ERROR_CODES[code](f"{rest} ({script.name})")
+    own = _OWN_CODE.search(text)
+    if own is not None and own.group(1) in ERROR_CODES:
+        # An error raised inside a helper comes wrapped: Redis 6.2 puts
+        # "Error running script (...): @user_script:<line>: " before it, 7.x
+        # " script: <sha>, on @user_script:<line>." after it. Our message is
+        # complete without either.
+        rest = own.group(2).split(" script: ", 1)[0]
+        return ERROR_CODES[own.group(1)](f"{rest} ({script.name})")
     located = _LINE.sub(
         lambda m: f"user_script:{m.group(1)} ({script.locate(int(m.group(1)))}):", text
     )

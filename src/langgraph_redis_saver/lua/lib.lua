@@ -69,19 +69,21 @@ end
 -- blobs field edited to repeat one suffix thousands of times would make MGET
 -- return gigabytes from one big value: any of these is a corrupt record.
 -- MGET runs in chunks: unpack() of a long list overflows Lua's C stack.
+-- Errors are raised as strings (level 0, no position): Redis 6.2's error
+-- handler cannot take the {err = ...} tables that 7.x accepts.
 function read_blobs(rk, blob_prefix, field)
   local list = blob_list(field)
   if #list > 10000 then
-    error({err = 'LGRS_CORRUPT ' .. rk .. ' lists ' .. #list ..
-      ' channel values, more than the 10000 a record can hold: its blobs field was edited'})
+    error('LGRS_CORRUPT ' .. rk .. ' lists ' .. #list ..
+      ' channel values, more than the 10000 a record can hold: its blobs field was edited', 0)
   end
   local seen, bkeys = {}, {}
   for i = 1, #list do
     local s = list[i]
     if seen[s] or not string.find(s, '^[^:]+:[^:]+$') then
-      error({err = 'LGRS_CORRUPT ' .. rk .. ' lists the channel value ' ..
+      error('LGRS_CORRUPT ' .. rk .. ' lists the channel value ' ..
         string.sub(s, 1, 80) .. (seen[s] and ' twice' or ', which is not <channel>:<version>') ..
-        ': its blobs field was edited'})
+        ': its blobs field was edited', 0)
     end
     seen[s] = true
     bkeys[i] = blob_prefix .. s
