@@ -14,33 +14,18 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
-from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
+from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.cli.files import HASH_CHARS, SLUG_CHARS, export_filename
 from langgraph_redis_saver.keys import KeySchema
+from support.ciphers import XorSerializer
 from support.lgrs_sessions import Lgrs, interview
 
 GOOD = ["good-1", "good-2"]
 BAD = ["damaged", "encrypted", "foreign"]
-
-
-class XorSerializer:
-    """Stands in for LangGraph's EncryptedSerializer: same type suffix, opaque bytes."""
-
-    def __init__(self) -> None:
-        self.inner = SafeMsgpackSerializer()
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        typ, data = self.inner.dumps_typed(obj)
-        return f"{typ}+aes", bytes(b ^ 0x5A for b in data)
-
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        typ, raw = data
-        return self.inner.loads_typed((typ.removesuffix("+aes"), bytes(b ^ 0x5A for b in raw)))
 
 
 def _latest_record(client: redis.Redis, keys: KeySchema, thread: str) -> str:

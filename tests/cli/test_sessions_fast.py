@@ -7,32 +7,17 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
 
-from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
+from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver._records import COUNTED_TYPE
 from langgraph_redis_saver.browse import Browser
 from langgraph_redis_saver.keys import Field, KeySchema
 from langgraph_redis_saver.serde import TYPE_TAG
+from support.ciphers import XorSerializer
 from support.lgrs_sessions import CHAT, SUBGRAPH, Lgrs, interview, write_sessions
-
-
-class XorSerializer:
-    """Stands in for LangGraph's EncryptedSerializer: same type suffix, opaque bytes."""
-
-    def __init__(self) -> None:
-        self.inner = SafeMsgpackSerializer()
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        typ, data = self.inner.dumps_typed(obj)
-        return f"{typ}+aes", bytes(b ^ 0x5A for b in data)
-
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        typ, raw = data
-        return self.inner.loads_typed((typ.removesuffix("+aes"), bytes(b ^ 0x5A for b in raw)))
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ from langgraph_redis_saver.serde import (
     SafeMsgpackSerializer,
     serde_with_allowlist,
 )
+from support.ciphers import XorCipher
 
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "langgraph_redis_saver"
 
@@ -732,17 +733,6 @@ def test_serde_refuses_data_of_other_serializers(typ: str) -> None:
 
 
 # --- encryption and allowlists -------------------------------------------------------------
-
-
-class XorCipher:
-    """Toy CipherProtocol implementation: enough to exercise the wiring."""
-
-    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-        return "xor", bytes(b ^ 0x5A for b in plaintext)
-
-    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
-        assert ciphername == "xor"
-        return bytes(b ^ 0x5A for b in ciphertext)
 
 
 def test_serde_encrypted_roundtrip() -> None:

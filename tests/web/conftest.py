@@ -27,6 +27,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import interrupt
 
 from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
+from support.ciphers import XorCipher
 from support.lgrs_sessions import write_sessions
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
@@ -54,16 +55,6 @@ HOSTILE = [
 ]
 HOSTILE_ID = "<img src=x onerror=alert('xss-id')>"
 ENCRYPTED = "sealed-1"
-
-
-class XorCipher:
-    """A toy cipher: enough for a session the inspector cannot read."""
-
-    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-        return "xor", bytes(b ^ 0x5A for b in plaintext)
-
-    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
-        return bytes(b ^ 0x5A for b in ciphertext)
 
 
 class HostileState(MessagesState, total=False):
