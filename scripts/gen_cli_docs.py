@@ -34,7 +34,8 @@ exports. It decodes checkpoints into plain data without the application's
 code and never unpickles them; legacy pickled sessions (`sessions --legacy`,
 `show`, `export`, `migrate --from-pickle`) are read with a restricted
 unpickler that imports and runs nothing, and `history` and `delete` recognise
-them without unpickling them (see "Legacy pickled sessions" below). Install it with `pip install 'langgraph-redis-saver[cli]'`.
+them without unpickling them (see "Legacy pickled sessions" below). Install
+it with `pip install 'langgraph-redis-saver[cli]'`.
 
 Connection: `--url`, else `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` /
 `REDIS_PASSWORD`, else `redis://localhost:6379/0`. Key prefix: `--prefix`,
