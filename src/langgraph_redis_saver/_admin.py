@@ -26,7 +26,7 @@ from ._core import (
     unindex_runs,
 )
 from ._drive import Batch, Command, Flow, Scan
-from ._records import blob_list, parse_writes, run_member, unpack_typed
+from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_typed
 from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
@@ -435,14 +435,17 @@ def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:
     """`raw_pairs` with members as str.
 
     A member that is not UTF-8 was not written by the saver (thread ids are
-    str): it is left out rather than failing the whole listing.
+    str): it is skipped with a `SkippedSessionWarning` rather than failing
+    the whole listing.
     """
     pairs = []
     for member, score in raw_pairs(rows):
         try:
             pairs.append((member.decode(), score))
         except UnicodeDecodeError:
-            continue
+            warnings.warn(
+                f"list_sessions: {stray_entry(member)}", SkippedSessionWarning, stacklevel=5
+            )
     return pairs
 
 
