@@ -8,8 +8,9 @@ warning (`SessionInfo.error`, `SkippedEntry`).
 
 Cost: the index is read in one command (a page of it when the order is the
 index's own and no total is asked for); whether each entry is still a
-session is three cheap commands per entry, pipelined; counts and sizes are
-read for the rows returned only.
+session takes one ``MGET`` per thousand entries (`_live`); the entries
+returned are read with three commands each, pipelined, and their message
+counts and sizes are read for them only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from langgraph_redis_saver._admin import SessionInfo, raw_pairs, session_info
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Batch, Flow
+from langgraph_redis_saver._records import stray_entry, stray_literal
 from langgraph_redis_saver.errors import ConfigurationError
 
 from ._flows import (
@@ -46,10 +48,10 @@ SORTS = ("updated", "id")
 """Orders of the listing: by last write (the index's score), by session id."""
 LIST_PAGE = 100_000
 """Index entries read per command when listing all sessions in index order."""
-CHECK_CHUNK = PIPELINE_CHUNK // 3
-"""Entries checked per round trip (three commands each)."""
-SHOWN_BYTES = 60
-"""How much of a skipped index entry a message quotes."""
+LIVE_CHUNK = 10 * PIPELINE_CHUNK
+"""Entries checked per round trip when a query stops at its slice (`_live`)."""
+MGET_KEYS = 1000
+"""Keys per ``MGET`` in `_live`."""
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,12 @@ class SkippedEntry:
     @property
     def shown(self) -> str:
         """The entry as a short ASCII Python bytes literal: safe to print anywhere."""
-        text = repr(self.entry)
-        return text if len(text) <= SHOWN_BYTES else text[: SHOWN_BYTES - 1] + "…"
+        return stray_literal(self.entry)
 
     @property
     def error(self) -> str:
         """Why it was skipped, and what to do about it."""
-        return (
-            f"sessions index entry {self.shown} skipped: it is not UTF-8 text, so not a "
-            "session id the saver wrote; remove it from the index (ZREM) if no tool needs it"
-        )
+        return stray_entry(self.entry)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lgrs sessions --json`` row: `SessionSummary`'s keys, ``sessionId`` null."""
@@ -161,10 +159,13 @@ class SessionPage:
 
 
 def index_flow(ctx: Context, query: SessionQuery) -> Flow[IndexPage]:
-    """The index entries `query` asks for, each checked to still be a session.
+    """The index entries `query` asks for: sessions (`SessionInfo`) and skipped entries.
 
     An entry whose session is gone (expired or deleted, not yet trimmed) is
     left out and not counted; one that is not UTF-8 is a `SkippedEntry`.
+    Whether an entry is still a session is checked for every entry up to
+    the slice (all of them with `SessionQuery.count`) by `_live`, cheaply;
+    the entries of the slice are then read (`session_info`).
     """
     index = ctx.keys.sessions
     if query.user is not None:
@@ -175,31 +176,43 @@ def index_flow(ctx: Context, query: SessionQuery) -> Flow[IndexPage]:
         index = ctx.keys.sessions_by("user_id", query.user)
     floor = "-inf" if query.since is None else repr(query.since.timestamp() * 1000)
     want = None if query.limit is None else query.offset + query.limit
-    found: list[SessionInfo | SkippedEntry] = []
+    matched: list[tuple[bytes, float]] = []
+
+    def enough() -> bool:
+        return not query.count and want is not None and len(matched) >= want
+
     if query.in_index_order:
         page, start = max(want or LIST_PAGE, 1), 0
-        while want is None or len(found) < want:
+        while not enough():
             (rows,) = yield Batch(
                 [("ZREVRANGEBYSCORE", index, "+inf", floor, "WITHSCORES", "LIMIT", start, page)]
             )
             pairs = raw_pairs(rows)
-            found += yield from _checked(ctx, pairs)
+            matched += yield from _live(ctx, pairs)
             if len(pairs) < page:
                 break
             start += page
     else:
         (rows,) = yield Batch([("ZREVRANGEBYSCORE", index, "+inf", floor, "WITHSCORES")])
         pairs = _arranged(raw_pairs(rows), query)
-        for start in range(0, len(pairs), CHECK_CHUNK):
-            if not query.count and want is not None and len(found) >= want:
+        for start in range(0, len(pairs), LIVE_CHUNK):
+            if enough():
                 break
-            found += yield from _checked(ctx, pairs[start : start + CHECK_CHUNK])
-    skipped = sum(isinstance(e, SkippedEntry) for e in found)
+            matched += yield from _live(ctx, pairs[start : start + LIVE_CHUNK])
+    entries = yield from _read(ctx, matched[query.offset : want])
     return IndexPage(
-        entries=found[query.offset : want],
-        total=len(found) if query.count else None,
-        skipped=skipped if query.count else None,
+        entries=entries,
+        total=len(matched) if query.count else None,
+        skipped=sum(_id(m) is None for m, _ in matched) if query.count else None,
     )
+
+
+def _id(member: bytes) -> str | None:
+    """An index member as a session id; None when it is not UTF-8 (not the saver's)."""
+    try:
+        return member.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _text(member: bytes) -> str:
@@ -217,16 +230,42 @@ def _arranged(pairs: list[tuple[bytes, float]], query: SessionQuery) -> list[tup
     return pairs if query.descending else pairs[::-1]
 
 
-def _checked(
-    ctx: Context, pairs: list[tuple[bytes, float]]
-) -> Flow[list[SessionInfo | SkippedEntry]]:
-    """Index entries as sessions (`SessionInfo`), skipped entries, or nothing (gone)."""
-    ids: list[str | None] = []
-    for member, _ in pairs:
-        try:
-            ids.append(member.decode())
-        except UnicodeDecodeError:  # not written by the saver, whose ids are str
-            ids.append(None)
+def _live(ctx: Context, pairs: list[tuple[bytes, float]]) -> Flow[list[tuple[bytes, float]]]:
+    """The entries of `pairs` that are still sessions, or not UTF-8 (reported, never gone).
+
+    Gone means what `list_sessions` trims by: no `latest` key and an empty
+    root timeline. One ``MGET`` of the `latest` keys answers for nearly
+    every entry (a standalone server; a cluster client sends one ``GET``
+    each, as keys of different sessions are in different slots); only the
+    entries it finds no string for get ``EXISTS`` and ``ZCARD``. That keeps a
+    count over 10,000 sessions to a few commands.
+    """
+    ids = [_id(m) for m, _ in pairs]
+    named = [(i, t) for i, t in enumerate(ids) if t is not None]
+    keys = [ctx.keys.root_latest(t) for _, t in named]
+    if ctx.keys.cluster:  # a key of another type answers with an error: not gone
+        values = yield from pipeline_flow([("GET", k) for k in keys], tolerate=True)
+    else:  # MGET answers None for a key of another type: checked below
+        chunks = yield from pipeline_flow(
+            [("MGET", *keys[i : i + MGET_KEYS]) for i in range(0, len(keys), MGET_KEYS)]
+        )
+        values = [v for chunk in chunks for v in chunk]
+    unsure = [
+        (i, ctx.keys.namespace(t, ""))
+        for (i, t), value in zip(named, values, strict=True)
+        if value is None
+    ]
+    replies = yield from pipeline_flow(
+        [cmd for _, nk in unsure for cmd in (("EXISTS", nk.latest), ("ZCARD", nk.timeline))],
+        tolerate=True,
+    )
+    gone = {i for n, (i, _) in enumerate(unsure) if replies[2 * n : 2 * n + 2] == [0, 0]}
+    return [p for i, p in enumerate(pairs) if i not in gone]
+
+
+def _read(ctx: Context, pairs: list[tuple[bytes, float]]) -> Flow[list[SessionInfo | SkippedEntry]]:
+    """Index entries as sessions (`SessionInfo`) or skipped entries; gone ones left out."""
+    ids = [_id(m) for m, _ in pairs]
     commands = []
     for thread_id in ids:
         if thread_id is not None:
@@ -243,7 +282,7 @@ def _checked(
             continue
         latest, count, pttl = next(replies), next(replies), next(replies)
         if latest is None and count == 0:
-            continue  # gone since it was indexed
+            continue  # gone since `_live` looked
         found.append(session_info(thread_id, score, latest, count, pttl))
     return found
 
