@@ -69,10 +69,10 @@ class Row:
     def of(cls, row: SessionSummary | SkippedEntry) -> Row:
         """The table row of a `Browser.session_page` row."""
         if isinstance(row, SkippedEntry):
-            return cls(None, row.shown, row.updated_at, None, None, None, None)._bad(
-                "skipped", row.error
-            )
-        shown = cls(
+            unknown = (None, None, None, None)  # messages, checkpoints, TTL, bytes
+            return cls(None, row.shown, row.updated_at, *unknown, "skipped", row.error)
+        status = "encrypted" if row.encrypted else "unreadable" if row.error else "ok"
+        return cls(
             row.session_id,
             row.session_id,
             row.updated_at,
@@ -80,14 +80,9 @@ class Row:
             row.checkpoints,
             row.ttl,
             row.bytes,
+            status,
+            row.error,
         )
-        if row.encrypted or row.error:
-            return shown._bad("encrypted" if row.encrypted else "unreadable", row.error)
-        return shown
-
-    def _bad(self, status: str, problem: str | None) -> Row:
-        self.status, self.problem = status, problem
-        return self
 
 
 @dataclass
