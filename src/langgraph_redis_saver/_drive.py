@@ -16,12 +16,14 @@ batch is idempotent, so a second send is harmless.
 from __future__ import annotations
 
 import asyncio
+import sys
 import weakref
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
+import redis
 import redis.asyncio
 from redis.exceptions import (
     AuthenticationError,
@@ -32,6 +34,12 @@ from redis.exceptions import (
 
 from ._urls import NEEDS_PASSWORD, needs_password
 from .lua import Call, Script, script_error
+
+_pack: Callable[[tuple[Any, ...]], bytes] | None
+try:  # redis[hiredis] installs it; without it, redis-py's own path
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover
+    _pack = None
 
 __all__ = [
     "Batch",
@@ -147,14 +155,129 @@ def _args(cmd: Command) -> tuple[Any, ...]:
     return cmd
 
 
+def _direct(client: Any) -> Any:
+    """The connection pool of `client` when commands may go straight to a
+    pooled connection (`_send`, `_asend`), else None: a cluster client,
+    one pinned to a single connection, one with client-side caching or a
+    text encoding other than strict UTF-8 keeps redis-py's own path,
+    as does any client while redis-py's metrics (OpenTelemetry) are
+    enabled."""
+    if type(client) not in (redis.Redis, redis.asyncio.Redis) or _single(client):
+        return None
+    pool = client.connection_pool
+    kwargs = getattr(pool, "connection_kwargs", {})
+    if (
+        _pack is None
+        or getattr(pool, "cache", None) is not None
+        or kwargs.get("encoding", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8")
+        or kwargs.get("encoding_errors", "strict") != "strict"
+        or _metrics_on()
+    ):
+        return None
+    return pool
+
+
+def _raw(client: Any, commands: Sequence[Command]) -> bool:
+    """Whether `client` hands the replies of `commands` back as Redis sent
+    them (scripts, and commands without a redis-py response callback), so
+    that `_send` returns what ``execute_command`` would."""
+    callbacks = client.response_callbacks
+    return all(isinstance(cmd, Call) or cmd[0] not in callbacks for cmd in commands)
+
+
+def _single(client: Any) -> bool:
+    """Whether `client` runs every command on its one connection (asyncio
+    clients open it on first use)."""
+    return bool(
+        client.connection is not None
+        or getattr(client, "single_connection_client", False)
+        or getattr(client, "_single_connection_client", False)
+    )
+
+
+def _metrics_on() -> bool:
+    # Set by redis-py once a command was recorded with its metrics enabled.
+    recorder = sys.modules.get("redis.observability.recorder")
+    return getattr(recorder, "_metrics_collector", None) is not None
+
+
+def _packed(commands: Sequence[tuple[Any, ...]]) -> bytes:
+    """RESP of `commands` as redis-py would write them (hiredis's packer; our
+    arguments are str, bytes and int, with str as strict UTF-8)."""
+    assert _pack is not None
+    if len(commands) == 1:
+        return _pack(commands[0])
+    return b"".join([_pack(cmd) for cmd in commands])
+
+
+def _send(pool: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Commands on a pooled connection, one write, then every reply (an error
+    reply becomes its exception in the list, as with a pipeline's
+    ``raise_on_error=False``): what redis-py's ``execute_command`` and
+    pipeline do for commands without a response callback (the client's
+    retry policy, a disconnect before each retry and after any error on the
+    link), without their per-call bookkeeping, which costs more than the
+    command on a fast link. Every batch is idempotent, so a retry is safe."""
+    conn = pool.get_connection()
+    try:
+        return conn.retry.call_with_retry(  # type: ignore[no-any-return]
+            lambda: _send_read(conn, commands), lambda _error: conn.disconnect()
+        )
+    finally:
+        if getattr(conn, "should_reconnect", _never)():
+            conn.disconnect()
+        pool.release(conn)
+
+
+def _send_read(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    conn.send_packed_command([_packed(commands)])
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(conn.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
+def _never() -> bool:
+    return False
+
+
+async def _asend(pool: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Async twin of `_send`."""
+    conn = await pool.get_connection()
+    try:
+        return await conn.retry.call_with_retry(  # type: ignore[no-any-return]
+            lambda: _asend_read(conn, commands), lambda _error: conn.disconnect()
+        )
+    finally:
+        await pool.release(conn)
+
+
+async def _asend_read(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    await conn.send_packed_command([_packed(commands)])
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(await conn.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
 def execute(client: Any, batch: Batch) -> list[Any]:
     """Send one batch (one round trip) and return its replies.
 
-    A single command skips redis-py's pipeline object, which costs more
-    than the command itself on a fast connection.
+    Where it can (`_direct`), the batch goes straight to a pooled
+    connection (`_send`); else a single command skips redis-py's pipeline
+    object, which costs more than the command itself on a fast connection.
     """
+    pool = None if batch.transaction or not _raw(client, batch.commands) else _direct(client)
     for attempt in range(3):
-        if len(batch.commands) == 1 and not batch.transaction:
+        if pool is not None:
+            replies = _send(pool, [_args(cmd) for cmd in batch.commands])
+        elif len(batch.commands) == 1 and not batch.transaction:
             try:
                 replies = [client.execute_command(*_args(batch.commands[0]))]
             except ResponseError as exc:
@@ -175,8 +298,9 @@ def execute(client: Any, batch: Batch) -> list[Any]:
 
 
 class _AutoPipeline:
-    """Sends the batches that coroutines submit within one event-loop tick as
-    one redis-py pipeline: one write and one read for all of them.
+    """Sends the batches that coroutines submit within one event-loop tick
+    together: one write and one read for all of them (`_asend`, or a
+    redis-py pipeline where `_direct` does not apply).
 
     With many sessions on one event loop, redis-py's per-call work (taking a
     connection from the pool, checking it, one socket write and one read per
@@ -208,7 +332,10 @@ class _AutoPipeline:
 
     async def _send(self, batches: list[tuple[Batch, asyncio.Future[list[Any]]]]) -> None:
         try:
-            if len(batches) == 1 and len(batches[0][0].commands) == 1:
+            pool = _direct(self.client)
+            if pool is not None and all(_raw(self.client, b.commands) for b, _ in batches):
+                replies = await _asend(pool, [_args(c) for b, _ in batches for c in b.commands])
+            elif len(batches) == 1 and len(batches[0][0].commands) == 1:
                 # Alone in this tick: a plain command costs less than a pipeline.
                 cmd = batches[0][0].commands[0]
                 try:
@@ -243,7 +370,7 @@ _PIPELINES: weakref.WeakKeyDictionary[Any, _AutoPipeline] = weakref.WeakKeyDicti
 
 
 def _auto_pipeline(client: Any) -> _AutoPipeline | None:
-    if not isinstance(client, redis.asyncio.Redis) or client.connection is not None:
+    if not isinstance(client, redis.asyncio.Redis) or _single(client):
         return None  # a cluster client, or one pinned to a single connection
     found = _PIPELINES.get(client)
     if found is None:

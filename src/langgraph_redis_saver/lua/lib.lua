@@ -9,6 +9,8 @@
 function esc(s)
   if s == '' then return '%' end
   if s == 'latest' then return '%6Catest' end
+  -- Most ids need no escaping: a plain find is much cheaper than gsub.
+  if not string.find(s, '[%%:{}%*%?%[%]\\%c ]') then return s end
   return (string.gsub(s, '[%%:{}%*%?%[%]\\%c ]', function(c)
     return string.format('%%%02X', string.byte(c))
   end))

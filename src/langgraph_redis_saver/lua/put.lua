@@ -69,24 +69,20 @@ local base_at = kept_at + n_kept
 
 -- 1. Check, without writing.
 if is_legacy(redis.call('GET', latest)) then return legacy_error(latest) end
-if n_kept > 0 then
-  local kept = {unpack(KEYS, kept_at + 1, kept_at + n_kept)}
-  if redis.call('EXISTS', unpack(kept)) < n_kept then
-    for i = 1, #kept do
-      if redis.call('EXISTS', kept[i]) == 0 then
-        return redis.error_reply('LGRS_CONFLICT checkpoint ' .. checkpoint_id ..
-          ' reuses the channel value ' .. kept[i] .. ', which is gone: no earlier put ' ..
-          'stored it, or the checkpoint this one continues from (' .. parent_id .. ') was ' ..
-          'removed (prune(), max_checkpoints_per_session, delete_for_runs, expiry or ' ..
-          'eviction) after it was read')
-      end
+-- Reused values and link bases are adjacent in KEYS: one EXISTS checks both,
+-- and only a shortfall looks closer.
+if n_kept + n_base > 0 and
+    redis.call('EXISTS', unpack(KEYS, kept_at + 1, base_at + n_base)) < n_kept + n_base then
+  for i = kept_at + 1, kept_at + n_kept do
+    if redis.call('EXISTS', KEYS[i]) == 0 then
+      return redis.error_reply('LGRS_CONFLICT checkpoint ' .. checkpoint_id ..
+        ' reuses the channel value ' .. KEYS[i] .. ', which is gone: no earlier put ' ..
+        'stored it, or the checkpoint this one continues from (' .. parent_id .. ') was ' ..
+        'removed (prune(), max_checkpoints_per_session, delete_for_runs, expiry or ' ..
+        'eviction) after it was read')
     end
   end
-end
-
-if n_base > 0 and
-    redis.call('EXISTS', unpack(KEYS, base_at + 1, base_at + n_base)) < n_base then
-  return {0, {}}
+  return {0, {}}  -- a list-link base is gone
 end
 
 -- DeltaChannels without a value here are rebuilt from ancestors back to
@@ -141,7 +137,11 @@ if top ~= checkpoint_id then
   local f = redis.call('HMGET', rec_prefix .. esc(top), 'checkpoint', 'hidden')
   if not f[1] or f[2] then top = checkpoint_id end
 end
-redis.call('SET', latest, top)
+if ttl_ms > 0 then
+  redis.call('SET', latest, top, 'PX', ttl_ms)
+else
+  redis.call('SET', latest, top)
+end
 
 -- An unchanged channel whose value is a list link needs the same bases as
 -- in the parent checkpoint: copy them from the parent's blob list (there a
@@ -174,7 +174,6 @@ end
 if ttl_ms > 0 then
   expire_all(bases, ttl_ms)
   redis.call('PEXPIRE', record, ttl_ms)
-  redis.call('PEXPIRE', latest, ttl_ms)
   redis.call('PEXPIRE', timeline, ttl_ms)
   redis.call('PEXPIRE', namespaces, ttl_ms)
   redis.call('PEXPIRE', writes, ttl_ms)
