@@ -464,7 +464,7 @@ def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     plan = as_json(lgrs("delete", "a", "--dry-run", "--json"))
     assert plan["dryRun"] is True
     assert plan["sessions"] == [
-        {"sessionId": "a", "keys": as_json(lgrs("sessions", "--json"))[0]["keys"]}
+        {"sessionId": "a", "keys": as_json(lgrs("sessions", "--json"))[0]["keys"], "legacy": False}
     ]
     assert lgrs("delete", "--all", "--dry-run").stdout.strip() == "a"
     after = as_json(lgrs("stats", "--json"))

@@ -46,6 +46,7 @@ from langgraph_redis_saver.errors import (
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 
 from ._doctor import Finding, run_checks
+from ._export import export_document
 from ._flows import PIPELINE_CHUNK, Size, counts_flow, pipeline_flow, scan_flow, sizes_flow
 from ._index import (
     SORTS,
@@ -61,7 +62,6 @@ from ._plain import (
     PlainReader,
     SessionSummary,
     count_messages,
-    export_metadata,
     export_rows,
     finished_tasks,
     internal,
@@ -69,7 +69,6 @@ from ._plain import (
     message_key,
     nodes_run,
     one_line,
-    parse_iso,
     pending_interrupts,
     raised_interrupts,
     redact,
@@ -710,23 +709,7 @@ class Browser:
                 f"session {thread_id!r} is encrypted; give its key with LANGGRAPH_AES_KEY "
                 "or --aes-key-file to export it"
             )
-        turns = [t for t in conv.turns if _in_range(t.get("timestamp"), since, until)]
-        doc: dict[str, Any] = {
-            "sessionId": conv.session_id,
-            "createdAt": iso(conv.created_at),
-            "updatedAt": iso(conv.updated_at),
-            "turns": turns,
-        }
-        if metadata:
-            doc["metadata"] = export_metadata(conv)
-        if redacted:
-            for t in turns:
-                for key in ("content", "contentBlocks", "toolCalls"):
-                    if key in t:
-                        t[key] = redact(t[key])
-            if metadata:
-                doc["metadata"] = redact(doc["metadata"])
-        return doc
+        return export_document(conv, since=since, until=until, metadata=metadata, redacted=redacted)
 
     def iter_exports(
         self,
@@ -856,10 +839,3 @@ def _missing(thread_id: str, ns: str) -> str:
     if ns:
         return f"session {thread_id!r} has no checkpoints in namespace {ns!r}"
     return f"session {thread_id!r} not found (it does not exist or has expired)"
-
-
-def _in_range(stamp: str | None, since: datetime | None, until: datetime | None) -> bool:
-    if stamp is None or (since is None and until is None):
-        return True
-    when = parse_iso(stamp)
-    return (since is None or when >= since) and (until is None or when <= until)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -573,7 +574,8 @@ def history(
 
     One row per checkpoint: id, step, source (input, loop, update, fork),
     the node(s) that ran, the state fields they wrote, the nodes to run
-    next, and the time.
+    next, and the time. A legacy pickled session has no timeline: that is
+    said, with the commands that show and convert it, and the exit code is 1.
     """
     from . import output
 
@@ -581,17 +583,23 @@ def history(
         raise click.UsageError("use --checkpoint or --diff, not both")
     render: Callable[..., None]
     with browse(settings) as b:
-        ns = b.resolve_namespace(session, namespace) if namespace else ""
         result: Any
-        if diff:
-            old, new = (b.resolve_checkpoint(session, c, ns=ns) for c in diff)
-            result, render = b.diff(session, old, new, ns=ns), output.render_diff
-        elif checkpoint_id:
-            cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns)
-            result, render = b.checkpoint(session, cid, ns=ns), output.render_checkpoint
-        else:
-            result = b.timeline(session, ns=ns, limit=limit or None)
-            render = output.render_timeline
+        try:
+            ns = b.resolve_namespace(session, namespace) if namespace else ""
+            if diff:
+                old, new = (b.resolve_checkpoint(session, c, ns=ns) for c in diff)
+                result, render = b.diff(session, old, new, ns=ns), output.render_diff
+            elif checkpoint_id:
+                cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns)
+                result, render = b.checkpoint(session, cid, ns=ns), output.render_checkpoint
+            else:
+                result = b.timeline(session, ns=ns, limit=limit or None)
+                render = output.render_timeline
+        except (SessionNotFoundError, LegacySessionError):
+            from .legacy import legacy_history  # a pickled session of the replaced store?
+
+            legacy_history(settings, b, session)  # exits with 1 when it is one
+            raise
     if settings.as_json:
         output.echo_json(result)
     else:
@@ -644,6 +652,11 @@ def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False)
 @click.option(
     "--overwrite", is_flag=True, help="With --all: replace export files left by an earlier run."
 )
+@click.option(
+    "--no-legacy",
+    is_flag=True,
+    help="With --all: leave out legacy pickled sessions (and the SCAN that finds them).",
+)
 @output_options
 def export(
     settings: Settings,
@@ -658,6 +671,7 @@ def export(
     redact: bool,
     raw_csv: bool,
     overwrite: bool,
+    no_legacy: bool,
 ) -> None:
     """Export sessions as JSON or CSV (analytics, audits, archives).
 
@@ -670,6 +684,10 @@ def export(
     cannot be read or written is reported and the others are still exported;
     --json then prints a summary of the files. CSV cells that start like a
     formula get a leading ' (--raw-csv keeps them as stored).
+
+    Legacy pickled sessions (see lgrs migrate) export in the same shape plus
+    legacy: true, read with a restricted unpickler that runs nothing; --all
+    finds them by SCAN and includes them unless --no-legacy.
     """
     from . import output
 
@@ -679,6 +697,8 @@ def export(
         raise click.UsageError("--all needs --output DIR")
     if user and not all_sessions:
         raise click.UsageError("--user only applies with --all")
+    if no_legacy and not all_sessions:
+        raise click.UsageError("--no-legacy only applies with --all")
     if settings.as_json and fmt == "csv" and target is None:
         raise click.UsageError("--json prints JSON; drop it to get CSV on stdout")
     options: dict[str, Any] = {
@@ -690,16 +710,22 @@ def export(
     with browse(settings) as b:
         summary: dict[str, Any]
         if session:
-            doc = b.export(session, **options)
+            try:
+                doc = b.export(session, **options)
+            except (SessionNotFoundError, LegacySessionError):
+                from .legacy import export_legacy  # a pickled session of the replaced store?
+
+                doc = export_legacy(b, session, options)
             if target is None:
                 _write(doc, fmt, output.stdout_text(), raw_csv=raw_csv)
                 return
             with target.open("w", encoding="utf-8", newline="") as fh:
                 _write(doc, fmt, fh, raw_csv=raw_csv)
+            entry = {"sessionId": session, "file": str(target), "turns": len(doc["turns"])}
             summary = {
                 "format": fmt,
                 "output": str(target),
-                "files": [{"sessionId": session, "file": str(target), "turns": len(doc["turns"])}],
+                "files": [{**entry, **({"legacy": True} if doc.get("legacy") else {})}],
                 "skipped": [],
                 "errors": [],
             }
@@ -707,35 +733,52 @@ def export(
             assert target is not None
             infos = b.listing(user=user, since=since)
             ids = [i.thread_id for i in infos]
-            options["unreadable"] = {i.thread_id: i.error for i in infos if i.error}
+            unreadable = {i.thread_id: i.error for i in infos if i.error}
+            exports = b.iter_exports(ids, unreadable=unreadable, **options)
+            total, legacy = len(ids), 0
+            if not no_legacy:  # a pickled session of the replaced store is a session too
+                from .legacy import legacy_exports
+
+                legacy, more = legacy_exports(
+                    b, skip=set(ids), user=user, since=since, options=options
+                )
+                exports, total = itertools.chain(exports, more), total + legacy
             bar = not settings.as_json
-            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite, bar=bar)
+            timed = bool(since or until)
+            summary = _export_all(
+                exports, total, target, fmt, raw_csv, overwrite, timed=timed, bar=bar
+            )
     for failed in summary["errors"]:
         _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
         output.echo_json(summary)
         return
     files, skipped, failures = summary["files"], summary["skipped"], summary["errors"]
-    note = f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
+    pickled = sum(1 for f in files if f.get("legacy"))
+    note = f" ({pickled} of them legacy pickled)" if pickled and all_sessions else ""
+    note += f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
     note += f"; {len(failures)} failed (see above)" if failures else ""
     plural = "s" if len(files) != 1 else ""
     click.echo(f"exported {len(files)} session{plural} to {inert(target)}{note}", err=True)
 
 
 def _export_all(
-    b: Browser,
-    ids: list[str],
+    exports: Iterable[tuple[str, dict[str, Any] | None, str | None]],
+    total: int,
     directory: Path,
     fmt: str,
-    options: dict[str, Any],
     raw_csv: bool,
     overwrite: bool,
     *,
+    timed: bool,
     bar: bool,
 ) -> dict[str, Any]:
     """One file per session; a session that fails is reported in ``errors``, not fatal.
 
-    A progress bar shows on stderr when `bar` and stderr is a terminal.
+    With `timed` (--since/--until) a session without turns in range is
+    skipped. `exports` yields ``(session id, document, error)`` (`Browser.iter_exports`);
+    a document of a legacy pickled session says ``legacy: true``. A progress
+    bar shows on stderr when `bar` and stderr is a terminal.
     """
     from rich.progress import Progress
 
@@ -749,10 +792,9 @@ def _export_all(
     failures: list[dict[str, str]] = []
     err = output.console(stderr=True)
     with Progress(console=err, transient=True, disable=not (bar and err.is_terminal)) as progress:
-        task = progress.add_task("exporting", total=len(ids))
-        for thread_id, doc, error in b.iter_exports(ids, **options):
+        task = progress.add_task("exporting", total=total)
+        for thread_id, doc, error in exports:
             progress.advance(task)
-            timed = options["since"] or options["until"]
             if error is not None:
                 failures.append({"sessionId": thread_id, "error": error})
                 continue
@@ -772,7 +814,8 @@ def _export_all(
                 path.unlink(missing_ok=True)  # ours: created with O_EXCL above
                 failures.append({"sessionId": thread_id, "error": one_line(exc)})
                 continue
-            files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
+            entry = {"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])}
+            files.append({**entry, **({"legacy": True} if doc.get("legacy") else {})})
     return {
         "format": fmt,
         "output": str(directory),
@@ -794,45 +837,33 @@ def delete(
     """Delete sessions: every checkpoint, write and blob they own.
 
     Asks for confirmation unless --yes. --all removes every key under the
-    prefix (SCAN + UNLINK in batches), sessions index included.
+    prefix (SCAN + UNLINK in batches), sessions index and legacy pickled
+    sessions included. A legacy pickled session loses its pickles (latest
+    and the old store's <session>:<id> pickles), found without unpickling
+    them; other keys under its id are kept.
     """
     if bool(sessions) == all_sessions:
         raise click.UsageError("give one or more SESSION ids, or --all")
+    from .legacy import plan_delete, plan_delete_all, run_delete
+
     with browse(settings) as b:
         if all_sessions:
-            listed: list[tuple[str, int | None]] = [(s, None) for s in b.session_ids()]
-            nkeys = sum(1 for _ in b.scan_keys())
-            what = (
-                f"ALL {len(listed)} sessions ({nkeys} keys) under prefix "
-                f"{b.keys.prefix!r} on {settings.where()}"
-            )
+            todo = plan_delete_all(b, where=settings.where())
         else:
-            missing = [s for s in sessions if not b.exists(s)]
-            if missing:
-                raise SessionNotFoundError(
-                    f"session {missing[0]!r} not found (it does not exist or has expired)"
-                )
-            sizes = b.session_sizes(list(dict.fromkeys(sessions)))
-            listed = [(s, n) for s, (n, _) in sizes.items()]
-            nkeys = sum(n for _, n in listed if n)
-            plural = "s" if len(listed) != 1 else ""
-            what = f"{len(listed)} session{plural} ({nkeys} keys) on {settings.where()}"
-        plan = [{"sessionId": s, "keys": n} for s, n in listed]
+            todo = plan_delete(b, sessions, where=settings.where())
+        plan, nkeys, what = todo.entries, todo.keys, todo.what
         if dry_run:
             _report_delete(settings, plan, nkeys, dry_run=True, what=what)
             return
         if not yes:
             if not settings.as_json:
                 for item in plan[:20]:
-                    click.echo(f"  {inert(item['sessionId'], one_line=True)}", err=True)
+                    mark = "  (legacy pickled)" if item["legacy"] else ""
+                    click.echo(f"  {inert(item['sessionId'], one_line=True)}{mark}", err=True)
                 if len(plan) > 20:
                     click.echo(f"  ... and {len(plan) - 20} more", err=True)
             click.confirm(f"Delete {inert(what, one_line=True)}?", abort=True, err=True)
-        if all_sessions:
-            nkeys = b.saver.clear_all()
-        else:
-            for s, _ in listed:
-                b.saver.clear_session(s)
+        nkeys = run_delete(b, todo, everything=all_sessions)
     _report_delete(settings, plan, nkeys, dry_run=False, what=what)
 
 
@@ -846,7 +877,8 @@ def _report_delete(
     elif dry_run:
         for item in plan:
             keys = "" if item["keys"] is None else f"  ({item['keys']} keys)"
-            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}")
+            mark = "  legacy pickled" if item["legacy"] else ""
+            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}{mark}")
         click.echo(f"would delete {inert(what, one_line=True)}", err=True)
     else:
         click.echo(f"deleted {inert(what, one_line=True)}", err=True)
