@@ -100,6 +100,16 @@ index entries of sessions that are gone, `lgrs sessions`, `export --all`,
 pointer is missing while its checkpoints remain is listed as unreadable with
 that reason, not dropped; an index entry whose session is entirely gone is
 left out of the listing (and left in the index).
+
+An entry of the sessions index that is not UTF-8 text names no session the
+saver wrote (thread ids are text): another tool or a hand edit put it there.
+`lgrs sessions` reports it rather than hiding it: a `warning:` line quoting
+the entry as a shortened Python bytes literal (`b'\\xff\\xfe...'`, ASCII
+only), a row with that literal for an id and `?` for what is unknown, and a
+footer that counts it apart from the sessions (`2 sessions; 1 index entry
+skipped`). In `--json` it is a row whose `sessionId` is `null` and whose
+`error` says why. It counts towards `--limit`. `lgrs serve` shows the same
+row, marked **skipped**. Remove such an entry with `ZREM` if no tool needs it.
 """
 
 SHAPES = """\
@@ -147,7 +157,10 @@ sessions                 [{sessionId, updatedAt, messages, checkpoints, ttl, key
                                                                  where MEMORY is not allowed;
                                                                  messages null when encrypted
                                                                  (encrypted: true, no key) or
-                                                                 unreadable (error says why)
+                                                                 unreadable (error says why);
+                                                                 sessionId null: a skipped
+                                                                 index entry (not UTF-8; error
+                                                                 says why, every count null)
 show                     {sessionId, namespace, checkpointId, createdAt, updatedAt, ttl,
                           checkpoints, messages, namespaces, api, turns: [Turn, ...],
                           pendingInterrupts: [{id, taskId, value, question}, ...],

@@ -472,10 +472,14 @@ def sessions(
 
         with browse(settings) as b:
             return sessions_legacy(settings, b, limit)
+    from langgraph_redis_saver.browse import SkippedEntry
+
     with browse(settings) as b:
-        rows = b.sessions(user=user, since=since, limit=limit or None)
+        rows = b.session_page(user=user, since=since, limit=limit or None).rows
     for row in rows:
-        if row.error:
+        if isinstance(row, SkippedEntry):
+            _warn(row.error)
+        elif row.error:
             _warn(f"session {row.session_id!r} cannot be read: {row.error}")
     if settings.as_json:
         output.echo_json([r.to_dict() for r in rows])
