@@ -137,7 +137,7 @@ def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
 def _since(text: str) -> datetime | None:
     if not text:
         return None
-    from langgraph_redis_saver.cli.app import TIME  # the one parser of times and ages
+    from langgraph_redis_saver.cli._common import TIME  # the one parser of times and ages
 
     try:
         return TIME.convert(text, None, None)
