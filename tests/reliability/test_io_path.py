@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio
-from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple, empty_checkpoint
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    empty_checkpoint,
+)
 from langgraph.checkpoint.base.id import uuid6
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
