@@ -7,7 +7,7 @@ microseconds:
 
 - serialize: ``dumps_typed`` of the channel values and the record;
 - flow: the rest of the Python that builds the script call (``_core``);
-- pack: redis-py's packing of the command into RESP bytes;
+- pack: packing the command into RESP bytes (hiredis, as ``_drive`` sends it);
 - round trip: send, Redis, receive, minus the script (a ``PING`` costs the same);
 - Lua: the script's own time inside Redis (``INFO commandstats``);
 - parse: reading the reply (hiredis) into Python objects;
@@ -35,7 +35,7 @@ from langchain_core.messages import HumanMessage
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver import _core as core
-from langgraph_redis_saver._drive import Batch, Call, _args
+from langgraph_redis_saver._drive import Batch, Call, _args, _packed, _send
 from langgraph_redis_saver._records import parse_entry
 from langgraph_redis_saver.devserver import ThrowawayRedis
 
@@ -96,14 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
         call = first_call(core.put_flow(ctx, config, cp, md, new))
         command = _args(call)
-        conn = r.connection_pool.get_connection()
-        r.connection_pool.release(conn)
+        pool = r.connection_pool
 
         def pack() -> None:
-            conn.pack_command(*command)
+            _packed([command])
 
         def send() -> None:
-            r.execute_command(*command)
+            _send(pool, [command])
 
         saver.get_tuple(config)  # loads the script
         get_call = first_call(core.get_tuple_flow(ctx, config))
@@ -124,33 +123,33 @@ def main(argv: list[str] | None = None) -> int:
         put_parts = {
             "serialize": median_us(serialize),
             "flow (build the call, serialize excluded)": median_us(build) - median_us(serialize),
-            "pack (redis-py)": median_us(pack),
+            "pack (hiredis)": median_us(pack),
         }
         r.config_resetstat()
         total_put = median_us(send, 500)
         put_parts["Lua (server)"] = lua_us(r, call.script.sha)
-        ping = median_us(r.ping)
+        ping = median_us(lambda: _send(pool, [("PING",)]))
         put_parts["round trip (PING)"] = ping
-        put_parts["rest of redis-py send/receive"] = (
-            total_put - put_parts["pack (redis-py)"] - put_parts["Lua (server)"] - ping
+        put_parts["rest of send/receive (pool, socket, reply)"] = (
+            total_put - put_parts["pack (hiredis)"] - put_parts["Lua (server)"] - ping
         )
 
         get_parts: dict[str, float] = {}
         get_parts["flow (build the call)"] = median_us(
             lambda: first_call(core.get_tuple_flow(ctx, config))
         )
-        get_parts["pack (redis-py)"] = median_us(lambda: conn.pack_command(*get_command))
+        get_parts["pack (hiredis)"] = median_us(lambda: _packed([get_command]))
         r.config_resetstat()
-        total_get = median_us(lambda: r.execute_command(*get_command), 500)
+        total_get = median_us(lambda: _send(pool, [get_command]), 500)
         get_parts["Lua (server)"] = lua_us(r, get_call.script.sha)
         get_parts["round trip (PING)"] = ping
         get_parts["parse (GET of as many bytes - PING)"] = median_us(
-            lambda: r.get("prof:floor")
-        ) - median_us(r.ping)
+            lambda: _send(pool, [("GET", "prof:floor")])
+        ) - median_us(lambda: _send(pool, [("PING",)]))
         get_parts["decode (loads + CheckpointTuple)"] = median_us(decode)
-        get_parts["rest of redis-py send/receive"] = (
+        get_parts["rest of send/receive (pool, socket, reply)"] = (
             total_get
-            - get_parts["pack (redis-py)"]
+            - get_parts["pack (hiredis)"]
             - get_parts["Lua (server)"]
             - ping
             - get_parts["parse (GET of as many bytes - PING)"]

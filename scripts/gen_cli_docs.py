@@ -32,8 +32,10 @@ INTRO = """\
 `RedisCheckpointSaver` stored and shows them as conversations, timelines and
 exports. It decodes checkpoints into plain data without the application's
 code and never unpickles them; legacy pickled sessions (`sessions --legacy`,
-`show`, `migrate --from-pickle`) are read with a restricted unpickler that
-imports and runs nothing. Install it with `pip install 'langgraph-redis-saver[cli]'`.
+`show`, `export`, `migrate --from-pickle`) are read with a restricted
+unpickler that imports and runs nothing, and `history` and `delete` recognise
+them without unpickling them (see "Legacy pickled sessions" below). Install
+it with `pip install 'langgraph-redis-saver[cli]'`.
 
 Connection: `--url`, else `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` /
 `REDIS_PASSWORD`, else `redis://localhost:6379/0`. Key prefix: `--prefix`,
@@ -98,6 +100,16 @@ index entries of sessions that are gone, `lgrs sessions`, `export --all`,
 pointer is missing while its checkpoints remain is listed as unreadable with
 that reason, not dropped; an index entry whose session is entirely gone is
 left out of the listing (and left in the index).
+
+An entry of the sessions index that is not UTF-8 text names no session the
+saver wrote (thread ids are text): another tool or a hand edit put it there.
+`lgrs sessions` reports it rather than hiding it: a `warning:` line quoting
+the entry as a shortened Python bytes literal (`b'\\xff\\xfe...'`, ASCII
+only), a row with that literal for an id and `?` for what is unknown, and a
+footer that counts it apart from the sessions (`2 sessions; 1 index entry
+skipped`). In `--json` it is a row whose `sessionId` is `null` and whose
+`error` says why. It counts towards `--limit`. `lgrs serve` shows the same
+row, marked **skipped**. Remove such an entry with `ZREM` if no tool needs it.
 """
 
 SHAPES = """\
@@ -145,7 +157,10 @@ sessions                 [{sessionId, updatedAt, messages, checkpoints, ttl, key
                                                                  where MEMORY is not allowed;
                                                                  messages null when encrypted
                                                                  (encrypted: true, no key) or
-                                                                 unreadable (error says why)
+                                                                 unreadable (error says why);
+                                                                 sessionId null: a skipped
+                                                                 index entry (not UTF-8; error
+                                                                 says why, every count null)
 show                     {sessionId, namespace, checkpointId, createdAt, updatedAt, ttl,
                           checkpoints, messages, namespaces, api, turns: [Turn, ...],
                           pendingInterrupts: [{id, taskId, value, question}, ...],
@@ -165,10 +180,12 @@ history --diff OLD NEW   {sessionId, namespace, from: {checkpointId, createdAt, 
                                                         (branch:to:*, __start__) left out
 export SESSION           the export document on stdout:
                          {sessionId, createdAt, updatedAt, turns: [Turn, ...], metadata}
-export --output ...      {format, output, files: [{sessionId, file, turns}, ...],
+export --output ...      {format, output, files: [{sessionId, file, turns, legacy?}, ...],
                           skipped: [sessionId, ...], errors: [{sessionId, error}, ...]}
-delete                   {dryRun, sessions: [{sessionId, keys}, ...], keys}
-                                                   keys per session is null with --all
+                                                   legacy: true on a legacy session's file
+delete                   {dryRun, sessions: [{sessionId, keys, legacy}, ...], keys}
+                                                   keys per session is null with --all;
+                                                   legacy: the session has legacy pickles
 stats                    {prefix, sessions, checkpoints, rootCheckpoints, namespaces, keys,
                           bytes, server: {version, usedMemory, maxmemory, maxmemoryPolicy,
                           dbsize}, errors: [{sessionId, error}, ...]}
@@ -182,6 +199,10 @@ sessions --legacy        [{sessionId, updatedAt, messages, turnCount, ttl, bytes
                                                    ambiguous: key ... (an id with ':')
 show (legacy session)    the show shape plus legacy: true; checkpointId is "(legacy pickle)",
                          metadata holds legacy: true, refused: [...] and the old metadata
+export (legacy session)  the export document plus legacy: true, refused: [...] (see below)
+history (legacy session) {sessionId, legacy: true, error, show, migrate: [command, ...]}
+                                                   exit code 1: no timeline; show and
+                                                   migrate are the commands to run
 migrate                  {dryRun, migrated, wouldMigrate, skipped, failed, leftPickled,
                           seconds, sessions: [{sessionId, status, reason, refused,
                                       leftPickled, messages, fields, ttlSeconds}, ...]}
@@ -201,6 +222,41 @@ columns `sessionId, index, role, content, timestamp, name, toolCalls,
 toolCallId, model, inputTokens, outputTokens, totalTokens, artifact`
 (`toolCalls` and `artifact` are JSON). Cells that start like a formula get a
 leading `'` unless `--raw-csv`.
+
+## Legacy pickled sessions
+
+Sessions of the pickled store this saver replaces (`<prefix>:<session>:latest`
+holds a pickle; see [migration](migration.md)) are sessions to every command
+but `sessions`, which lists them with `--legacy`:
+
+- `show` and `export` read them with the restricted unpickler: nothing a
+  pickle names is imported or run, and what it cannot rebuild becomes a
+  placeholder (`{"__legacy_type__": "os.system", ...}`) named in `refused`. A
+  pickle that is corrupted, over 16 MiB (never fetched whole) or that expands
+  past the reader's limits is an error for that session only.
+- The export document has the usual shape plus `legacy: true` and `refused`
+  at the top level (kept with `--no-metadata`); its `metadata` is built as
+  for any session (`checkpoints: 0`, `checkpointMetadata` holds `legacy`,
+  `refused` and the old store's metadata). The old store kept one time per
+  session, its metadata `timestamp`: it is `createdAt`, `updatedAt` and every
+  turn's `timestamp`, so `--since`/`--until` keep all of a legacy session's
+  turns or none. CSV rows carry no mark; the `export --all --json` summary
+  says `legacy: true` for their files.
+- `export --all` includes them: it finds them by SCAN of the prefix (glob
+  characters escaped) after the sessions index, and says how many of the
+  exported sessions were legacy. `--no-legacy` leaves them out (and skips the
+  SCAN). With `--user`, a legacy session is included when its pickled
+  metadata or config holds that `user_id`; with `--since`, when it was saved
+  since then (or its time is unknown). A session migrated with
+  `--keep-legacy` is exported once, from its checkpoints.
+- `history` on one says it has no checkpoint timeline, with the commands that
+  show and convert it, and exits with 1 (`--json`: the object above on stdout).
+- `delete SESSION` removes its pickles: `latest`, the backup of an
+  interrupted or `--keep-legacy` migration, and the old store's
+  `<session>:<id>` keys that hold pickles; an application's other keys under
+  the id are kept. Each key is checked and deleted under `WATCH`, never
+  unpickled. `delete --all` removes every key under the prefix, pickles
+  included, and its confirmation counts the legacy sessions.
 
 Values decoded from checkpoints are plain JSON: LangChain messages are
 objects with `"__type__": "lc.AIMessage"` and their fields; application

@@ -26,7 +26,7 @@ from ._core import (
     unindex_runs,
 )
 from ._drive import Batch, Command, Flow, Scan
-from ._records import blob_list, parse_writes, run_member, unpack_typed
+from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_typed
 from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
@@ -45,6 +45,8 @@ __all__ = [
     "delta_history_flow",
     "list_sessions_flow",
     "prune_flow",
+    "raw_pairs",
+    "session_info",
 ]
 
 PRUNE_STRATEGIES = ("keep_latest", "delete")
@@ -287,8 +289,9 @@ class SessionInfo:
     ttl: float | None
     """Seconds until the session expires if unused; ``None``: never expires."""
     error: str | None = None
-    """Why the session cannot be read. Only a read-only listing (the inspector's)
-    returns such sessions; `list_sessions` skips them with a warning."""
+    """Why the session cannot be read. Only the inspector's read-only listing
+    (``browse._index``) returns such sessions; `list_sessions` skips them with
+    a warning."""
 
 
 MAX_ID_CHARS = 256
@@ -302,7 +305,6 @@ def list_sessions_flow(
     since: datetime | None = None,
     limit: int | None = None,
     page: int = 100,
-    read_only: bool = False,
 ) -> Flow[list[SessionInfo]]:
     """Sessions newest first, from the sessions index; two round trips a page.
 
@@ -310,11 +312,8 @@ def list_sessions_flow(
     index lazily, so the index does not grow forever. A session that cannot
     be read (a key of another type, a `latest` pointer that is missing while
     checkpoints remain, or that holds no checkpoint id) is skipped with a
-    `SkippedSessionWarning` naming it, and stays in the index.
-
-    `read_only` is the inspector's listing: it writes nothing (no cleaning)
-    and returns the unreadable sessions too, with `SessionInfo.error` saying
-    why, instead of warning.
+    `SkippedSessionWarning` naming it, and stays in the index. (The
+    inspector lists read-only, through ``browse._index``.)
     """
     if limit is not None and limit <= 0:
         return []
@@ -358,21 +357,12 @@ def list_sessions_flow(
             if latest is None and count == 0:
                 gone.append(thread_id)
                 continue
-            checkpoint_id, problem = _latest_id(latest, count)
-            if problem is not None and not read_only:
-                _skip_session(thread_id, problem)
+            info = session_info(thread_id, score, latest, count, pttl)
+            if info.error is not None:
+                _skip_session(thread_id, info.error)
                 continue
-            found.append(
-                SessionInfo(
-                    thread_id=thread_id,
-                    updated_at=datetime.fromtimestamp(score / 1000, tz=timezone.utc),
-                    checkpoint_count=count if isinstance(count, int) else 0,
-                    latest_checkpoint_id=checkpoint_id,
-                    ttl=pttl / 1000 if isinstance(pttl, int) and pttl >= 0 else None,
-                    error=problem,
-                )
-            )
-        if gone and not read_only:
+            found.append(info)
+        if gone:
             # Expired or deleted sessions: drop them from the index lazily.
             trim: list[Command] = [("ZREM", index, *gone)]
             if ctx.ttl_ms:
@@ -381,8 +371,22 @@ def list_sessions_flow(
             yield Batch(trim)
         if len(rows) < page * (1 if isinstance(rows[0], (list, tuple)) else 2):
             break
-        offset += page - (0 if read_only else len(gone))
+        offset += page - len(gone)
     return found if limit is None else found[:limit]
+
+
+def session_info(thread_id: str, score: float, latest: Any, count: Any, pttl: Any) -> SessionInfo:
+    """A session from its index score and the replies of ``GET latest``, ``ZCARD
+    timeline`` and ``PTTL latest`` (`SessionInfo.error` says why it cannot be read)."""
+    checkpoint_id, problem = _latest_id(latest, count)
+    return SessionInfo(
+        thread_id=thread_id,
+        updated_at=datetime.fromtimestamp(score / 1000, tz=timezone.utc),
+        checkpoint_count=count if isinstance(count, int) else 0,
+        latest_checkpoint_id=checkpoint_id,
+        ttl=pttl / 1000 if isinstance(pttl, int) and pttl >= 0 else None,
+        error=problem,
+    )
 
 
 def _latest_id(latest: Any, count: Any) -> tuple[str | None, str | None]:
@@ -420,20 +424,28 @@ def _skip_session(thread_id: str, error: str) -> None:
     )
 
 
-def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:
-    """``ZRANGE ... WITHSCORES`` replies as (member, score), RESP2 or RESP3.
-
-    A member that is not UTF-8 was not written by the saver (thread ids are
-    str): it is left out rather than failing the whole listing.
-    """
+def raw_pairs(rows: Sequence[Any]) -> list[tuple[bytes, float]]:
+    """``ZRANGE ... WITHSCORES`` replies as (member, score), RESP2 or RESP3."""
     if not rows or not isinstance(rows[0], (list, tuple)):
         rows = [(rows[i], rows[i + 1]) for i in range(0, len(rows), 2)]
+    return [(member, float(score)) for member, score in rows]
+
+
+def _pairs(rows: Sequence[Any]) -> list[tuple[str, float]]:
+    """`raw_pairs` with members as str.
+
+    A member that is not UTF-8 was not written by the saver (thread ids are
+    str): it is skipped with a `SkippedSessionWarning` rather than failing
+    the whole listing.
+    """
     pairs = []
-    for member, score in rows:
+    for member, score in raw_pairs(rows):
         try:
-            pairs.append((member.decode(), float(score)))
+            pairs.append((member.decode(), score))
         except UnicodeDecodeError:
-            continue
+            warnings.warn(
+                f"list_sessions: {stray_entry(member)}", SkippedSessionWarning, stacklevel=5
+            )
     return pairs
 
 

@@ -29,6 +29,7 @@ from ._records import (
     parse_entry,
     record_fields,
     run_member,
+    stray_entry,
 )
 from .errors import (
     CheckpointCorruptedError,
@@ -497,12 +498,7 @@ def _skip_damaged(raw_id: bytes, flow: Callable[[str], Flow[int]]) -> Flow[int]:
     try:
         thread_id = raw_id.decode()
     except UnicodeDecodeError:
-        warnings.warn(
-            f"list(None) skipped the sessions index entry {raw_id!r:.120}: not a UTF-8 "
-            f"session id (written by another tool?)",
-            SkippedSessionWarning,
-            stacklevel=4,
-        )
+        warnings.warn(f"list(None): {stray_entry(raw_id)}", SkippedSessionWarning, stacklevel=4)
         return 0
     try:
         return (yield from flow(thread_id))

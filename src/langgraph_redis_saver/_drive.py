@@ -273,7 +273,9 @@ def execute(client: Any, batch: Batch) -> list[Any]:
     connection (`_send`); else a single command skips redis-py's pipeline
     object, which costs more than the command itself on a fast connection.
     """
-    pool = None if batch.transaction or not _raw(client, batch.commands) else _direct(client)
+    pool = None if batch.transaction else _direct(client)
+    if pool is not None and not _raw(client, batch.commands):
+        pool = None
     for attempt in range(3):
         if pool is not None:
             replies = _send(pool, [_args(cmd) for cmd in batch.commands])

@@ -56,10 +56,14 @@ __all__ = [
     "record_fields",
     "run_member",
     "split_typed",
+    "stray_entry",
+    "stray_literal",
     "unpack_typed",
     "unpack_value",
 ]
 
+STRAY_SHOWN = 60
+"""Characters of a stray sessions index entry that messages quote."""
 RECORD_FORMAT = b"1"
 """Layout version stored in every record's `v` field (see CONTRIBUTING.md)."""
 RECORD_FORMAT_CHAINS = b"2"
@@ -413,4 +417,26 @@ def _parse_entry(
             make_config(thread_id, checkpoint_ns, raw_parent.decode()) if raw_parent else None
         ),
         pending_writes=parse_writes(serde, raw_writes, ns.writes(cid)),
+    )
+
+
+def stray_literal(entry: bytes) -> str:
+    """A sessions index entry as a short Python bytes literal: ASCII, safe to print.
+
+    >>> stray_literal(b"id-1"), len(stray_literal(bytes(200)))
+    ("b'id-1'", 60)
+    """
+    text = repr(entry)
+    return text if len(text) <= STRAY_SHOWN else text[: STRAY_SHOWN - 3] + "..."
+
+
+def stray_entry(entry: bytes) -> str:
+    """Why a sessions index entry that is not UTF-8 is skipped, and what to do.
+
+    The saver's thread ids are text, so such an entry was written by another
+    tool or by hand; every listing reports it with this message.
+    """
+    return (
+        f"sessions index entry {stray_literal(entry)} skipped: it is not UTF-8 text, so "
+        "not a session id the saver wrote; remove it from the index (ZREM) if no tool needs it"
     )

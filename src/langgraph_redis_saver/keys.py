@@ -227,6 +227,14 @@ class KeySchema:
         """``SCAN MATCH`` pattern for every key under the prefix (administrative use)."""
         return glob_escape(self.root) + "*"
 
+    def root_latest(self, thread_id: str) -> str:
+        """``namespace(thread_id, "").latest``, built alone: for checks over many sessions.
+
+        >>> KeySchema().root_latest("a:b") == KeySchema().namespace("a:b", "").latest
+        True
+        """
+        return self.session_base(thread_id) + LATEST
+
     def namespace(self, thread_id: str, checkpoint_ns: str) -> NamespaceKeys:
         """Keys of one namespace of one session."""
         return _namespace_keys(self.session_base(thread_id), checkpoint_ns)

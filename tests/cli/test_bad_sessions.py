@@ -65,7 +65,7 @@ def _warned(stderr: str) -> set[str]:
 def test_sessions_lists_good_sessions_and_names_bad_ones(bad: Lgrs) -> None:
     result = bad("sessions", "--json")
     rows = {r["sessionId"]: r for r in json.loads(result.stdout)}
-    assert set(rows) == {*GOOD, *BAD}
+    assert set(rows) == {*GOOD, *BAD, None}  # None: the index entry that is not UTF-8
     for good in GOOD:
         assert rows[good]["messages"] == 4 and rows[good]["error"] is None
     for name in BAD:
@@ -74,9 +74,11 @@ def test_sessions_lists_good_sessions_and_names_bad_ones(bad: Lgrs) -> None:
     assert "encrypted" in rows["encrypted"]["error"]
     assert "another serializer" in rows["foreign"]["error"]
     assert _warned(result.stderr) == set(BAD)
+    assert "entry b'\\xff\\xfenot-utf8' skipped: it is not UTF-8" in rows[None]["error"]
     table = bad("sessions")
     assert all(s in table.stdout for s in GOOD)
-    assert "3 cannot be read" in table.stdout
+    assert "5 sessions; 3 cannot be read" in table.stdout
+    assert "1 index entry skipped" in table.stdout
     assert "Traceback" not in table.output
 
 

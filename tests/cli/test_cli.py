@@ -111,9 +111,9 @@ def test_lazy_migrate_command_lists_its_own_summary() -> None:
 
 def test_cli_default_channel_is_the_browsers() -> None:
     from langgraph_redis_saver import browse
-    from langgraph_redis_saver.cli import app
+    from langgraph_redis_saver.cli import _common
 
-    assert app.DEFAULT_CHANNEL == browse.DEFAULT_CHANNEL
+    assert _common.DEFAULT_CHANNEL == browse.DEFAULT_CHANNEL
 
 
 def test_missing_cli_extra_prints_the_install_hint() -> None:
@@ -464,7 +464,7 @@ def test_delete_dry_run_changes_nothing(fresh: Fresh) -> None:
     plan = as_json(lgrs("delete", "a", "--dry-run", "--json"))
     assert plan["dryRun"] is True
     assert plan["sessions"] == [
-        {"sessionId": "a", "keys": as_json(lgrs("sessions", "--json"))[0]["keys"]}
+        {"sessionId": "a", "keys": as_json(lgrs("sessions", "--json"))[0]["keys"], "legacy": False}
     ]
     assert lgrs("delete", "--all", "--dry-run").stdout.strip() == "a"
     after = as_json(lgrs("stats", "--json"))

@@ -290,6 +290,26 @@ async def test_list_all_sessions_skips_a_damaged_one(
     r.close()
 
 
+async def test_list_sessions_names_an_index_entry_that_is_not_utf8(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str
+) -> None:
+    import time
+
+    from langgraph_redis_saver import SkippedSessionWarning
+
+    for thread in ("good-1", "good-2"):
+        cp = checkpoint({"a": thread})
+        await api.put(config(thread), cp, meta(0), cp["channel_versions"])
+    r = redis.Redis.from_url(redis_url)
+    r.zadd(saver.keys.sessions, {b"\xff\xfe-not-utf8\x1b]0;x": time.time() * 1000})
+    with pytest.warns(SkippedSessionWarning, match=r"entry b'\\xff\\xfe-not-utf8\\x1b") as caught:
+        listed = await api.list_sessions()
+    assert {i.thread_id for i in listed} == {"good-1", "good-2"}
+    assert all("\x1b" not in str(w.message) for w in caught)  # quoted as an ASCII literal
+    assert r.zscore(saver.keys.sessions, b"\xff\xfe-not-utf8\x1b]0;x")  # reported, not removed
+    r.close()
+
+
 @pytest.mark.parametrize("key", ["latest", "timeline", "record"])
 async def test_a_key_of_another_type_hides_only_its_own_session(
     api: Any, saver: RedisCheckpointSaver, redis_url: str, key: str

@@ -182,3 +182,37 @@ async def test_cluster_acl_user_limited_to_the_prefix(cluster: ClusterServers, m
         assert len(await api.list_sessions()) == 6
         assert check_session(saver, "acl-copy", writers[0].acknowledged) == []
         assert await api.clear_all() > 0
+
+
+def test_cluster_inspector_listing_counts_and_reads_every_session(
+    csaver: RedisCheckpointSaver, admin: redis.cluster.RedisCluster, cluster: ClusterServers
+) -> None:
+    from langgraph_redis_saver.browse import Browser, SkippedEntry
+
+    writers = [f"s-{i}" for i in range(6)]
+    for thread in writers:
+        csaver.put(
+            {"configurable": {"thread_id": thread, "checkpoint_ns": ""}},
+            {**_empty_checkpoint(), "id": str(uuid.uuid1())},
+            {"source": "input", "step": -1},
+            {},
+        )
+    keys = csaver.keys
+    admin.delete(keys.namespace("s-1", "").latest)
+    admin.rpush(keys.namespace("s-1", "").latest, "x")  # a key of another type
+    admin.zadd(keys.sessions, {"gone": 1, b"\xff-stray": 2})
+    with Browser.from_url(cluster.url, prefix=keys.prefix) as b:
+        page = b.session_page(count=True, sort="id", limit=4)
+        every = b.session_page(limit=None).rows
+    assert page.total == 7 and page.skipped == 1
+    assert isinstance(page.rows[0], SkippedEntry)  # U+FFFD for the bad byte sorts last
+    assert [getattr(r, "session_id", None) for r in page.rows] == [None, "s-5", "s-4", "s-3"]
+    assert len(every) == 7
+    broken = next(r for r in every if not isinstance(r, SkippedEntry) and r.session_id == "s-1")
+    assert broken.error and "another type" in broken.error
+
+
+def _empty_checkpoint() -> Any:
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    return empty_checkpoint()

@@ -1,7 +1,7 @@
 """`langgraph_redis_saver.devserver` against real redis-server processes.
 
-No test relies on a Redis at localhost:6379: the probe is always pointed at a
-free port (or disabled), so the throwaway path is what runs.
+No test relies on a Redis at localhost:6379: the probe is pointed at a
+free port, disabled, or simulated, so the throwaway path is what runs.
 """
 
 from __future__ import annotations
@@ -72,6 +72,27 @@ def test_empty_redis_url_env_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_running_default_server_is_used() -> None:
     with ThrowawayRedis() as running, local_redis(default_url=running.url) as url:
         assert url == running.url
+
+
+def test_local_redis_never_probes_localhost_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Redis that answers on localhost:6379 is not written into unless someone named it.
+
+    The tests must not touch a real server on 6379, so `ping` says one answers
+    there (and records who asked); every other URL is pinged for real.
+    """
+    probed: list[str] = []
+    real_ping = devserver.ping
+
+    def ping_with_a_server_on_6379(url: str, timeout: float = 0.5) -> bool:
+        probed.append(url)
+        return True if url == devserver.DEFAULT_URL else real_ping(url, timeout)
+
+    monkeypatch.setattr(devserver, "ping", ping_with_a_server_on_6379)
+    with local_redis() as url:
+        assert url != devserver.DEFAULT_URL and real_ping(url)  # a throwaway server
+    assert devserver.DEFAULT_URL not in probed and not real_ping(url, timeout=0.2)
+    with local_redis(default_url=devserver.DEFAULT_URL) as url:  # told to: used
+        assert url == devserver.DEFAULT_URL
 
 
 def test_throwaway_server_is_started_then_stopped() -> None:

@@ -186,3 +186,35 @@ def test_web_quoted_ids_round_trip(web: Watched) -> None:
     web.goto(f"/session?id={quote(odd)}")
     assert web.page.inner_text("h1") == odd
     _clean(web)
+
+
+def test_web_skipped_and_unreadable_rows_say_why(
+    chromium: Any, redis_url: str, prefix: str
+) -> None:
+    saver = RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix)
+    interview(saver, "fine-1", ["an answer"])
+    interview(saver, "broken-1", ["an answer"])
+    saver._sync().set(saver.keys.namespace("broken-1", "").latest, b"xx\xff", keepttl=True)
+    saver._sync().zadd(saver.keys.sessions, {b"\xff<b>stray</b>": 1})
+    served = start_serve(redis_url, prefix)
+    try:
+        page = chromium.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(served.url)
+        assert page.inner_text("#count") == "2 sessions; 1 index entry skipped (not UTF-8)"
+        skipped = page.locator("tr.skipped")
+        assert skipped.locator("code.entry").inner_text() == "b'\\xff<b>stray</b>'"
+        assert skipped.locator(".badge").inner_text() == "skipped"
+        assert "skipped: it is not UTF-8" in skipped.locator(".why").inner_text()
+        assert skipped.locator("a, b").count() == 0  # no link to open, no markup obeyed
+        broken = page.locator("tr.unreadable")
+        assert broken.locator("a").inner_text() == "broken-1"
+        assert "`latest` pointer is not UTF-8" in broken.locator(".why").inner_text()
+        assert page.locator("tr.ok a").all_inner_texts() == ["fine-1"]
+        assert errors == []
+        page.close()
+    finally:
+        stop_serve(served)
+        saver.clear_all()
+        saver.close()

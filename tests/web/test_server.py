@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.browse import Browser
 from langgraph_redis_saver.cli.app import cli
+from langgraph_redis_saver.keys import Field
 from langgraph_redis_saver.web import create_app
 from langgraph_redis_saver.web._guard import SECURITY_HEADERS
 from support.lgrs_sessions import INTERVIEW, interview
@@ -272,10 +273,14 @@ def test_web_unreadable_session_is_listed_as_such_and_hides_nothing(
     client = make_client(prefix=prefix)
     browser = Browser.from_url(redis_url, prefix=prefix, cluster=False)
     with browser:
-        blob = browser.keys.namespace("broken", "").blob_prefix + "messages:"
+        root = browser.keys.namespace("broken", "")
+        blob = root.blob_prefix + "messages:"
         for key in browser.session_keys(["broken"])["broken"]:
             if key.startswith(blob):
                 browser.client.set(key, junk, keepttl=True)
+        # As a record written before it held its lengths: the listing decodes the blob.
+        latest = browser.client.get(root.latest).decode()
+        browser.client.hdel(root.record(latest), Field.LENGTHS)
         browser.client.zadd(browser.keys.sessions, {b"\xff\xfe not utf-8": 1})
     listing = client.get("/")
     assert listing.status_code == 200

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import NoPermissionError
 
-from langgraph_redis_saver._admin import SessionInfo, list_sessions_flow
+from langgraph_redis_saver._admin import SessionInfo
 from langgraph_redis_saver._connect import Connection, connect
 from langgraph_redis_saver._core import Context
 from langgraph_redis_saver._drive import Flow, iter_flow, run_flow
@@ -40,18 +41,20 @@ from langgraph_redis_saver.errors import (
     EncryptedSessionError,
     RedisSaverError,
     SessionNotFoundError,
+    SkippedSessionWarning,
 )
 from langgraph_redis_saver.keys import DEFAULT_PREFIX, KeySchema
 
 from ._doctor import Finding, run_checks
-from ._flows import (
-    PIPELINE_CHUNK,
-    Size,
-    counts_flow,
-    message_counts_flow,
-    pipeline_flow,
-    scan_flow,
-    sizes_flow,
+from ._export import export_document
+from ._flows import PIPELINE_CHUNK, Size, counts_flow, pipeline_flow, scan_flow, sizes_flow
+from ._index import (
+    SORTS,
+    SessionPage,
+    SessionQuery,
+    SkippedEntry,
+    index_flow,
+    session_page_flow,
 )
 from ._plain import (
     CSV_COLUMNS,
@@ -59,15 +62,13 @@ from ._plain import (
     PlainReader,
     SessionSummary,
     count_messages,
-    export_metadata,
     export_rows,
     finished_tasks,
     internal,
-    is_encrypted,
     iso,
     message_key,
     nodes_run,
-    parse_iso,
+    one_line,
     pending_interrupts,
     raised_interrupts,
     redact,
@@ -89,12 +90,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CSV_COLUMNS",
     "DEFAULT_CHANNEL",
+    "SORTS",
     "Browser",
     "Conversation",
     "Finding",
     "PlainReader",
     "SessionNotFoundError",
+    "SessionPage",
     "SessionSummary",
+    "SkippedEntry",
     "export_rows",
     "iso",
     "one_line",
@@ -103,8 +107,6 @@ __all__ = [
 
 T = TypeVar("T")
 DEFAULT_CHANNEL = "messages"
-LIST_PAGE = 100_000
-"""Sessions read per page of the sessions index when listing all of them."""
 
 
 class Browser:
@@ -252,45 +254,64 @@ class Browser:
     ) -> list[SessionSummary]:
         """Sessions newest first, from the sessions index, with counts and sizes.
 
+        The rows of `session_page` that are sessions: an index entry that is
+        not UTF-8 text is left out with a `SkippedSessionWarning` (it counts
+        towards `limit`, as a row of ``lgrs sessions`` does).
+
         Args:
             user: Only sessions whose runs had this ``user_id``.
             since: Only sessions written at or after this time.
             limit: At most this many sessions.
         """
-        infos = self.listing(user=user, since=since, limit=limit)
-        latest = {i.thread_id: i.latest_checkpoint_id for i in infos}
-        messages = self._run(message_counts_flow(self._ctx, latest, self.channel))
-        sizes = self._run(sizes_flow(self._ctx, [i.thread_id for i in infos]))
-        failed = [t for t, size in sizes.items() if not isinstance(size, Size)]
-        if failed:  # a key of the wrong type: sizes unknown, checkpoints still counted
-            for t, c in self._run(counts_flow(self._ctx, failed)).items():
-                sizes[t] = Size(keys=0, bytes=None, checkpoints=c.checkpoints)
-        rows = []
-        for info in infos:
-            count = messages[info.thread_id]  # an exception: one bad session hides no other
-            error = info.error or (one_line(count) if isinstance(count, BaseException) else None)
-            if count is None and error is None:
-                error = (
-                    f"its latest checkpoint {info.latest_checkpoint_id!r:.80} does not exist "
-                    "(the `latest` pointer names a record that is gone)"
-                )
-            size = sizes[info.thread_id]
-            assert isinstance(size, Size)
-            rows.append(
-                SessionSummary(
-                    session_id=info.thread_id,
-                    updated_at=info.updated_at,
-                    messages=count if isinstance(count, int) else None,
-                    checkpoints=size.checkpoints,
-                    ttl=info.ttl,
-                    keys=size.keys,
-                    bytes=size.bytes,
-                    latest_checkpoint_id=info.latest_checkpoint_id,
-                    encrypted=is_encrypted(count),
-                    error=error,
-                )
-            )
-        return rows
+        rows = self.session_page(user=user, since=since, limit=limit).rows
+        for row in rows:
+            if isinstance(row, SkippedEntry):
+                warnings.warn(row.error, SkippedSessionWarning, stacklevel=2)
+        return [r for r in rows if isinstance(r, SessionSummary)]
+
+    def session_page(
+        self,
+        *,
+        user: str | None = None,
+        since: datetime | None = None,
+        search: str = "",
+        sort: str = "updated",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int | None = None,
+        count: bool = False,
+    ) -> SessionPage:
+        """The sessions listing of ``lgrs sessions`` and ``lgrs serve``: one page of it.
+
+        Read-only. A session that cannot be read is a row with its `error`;
+        an index entry that is not UTF-8 text is a `SkippedEntry` row; a
+        session that is gone is left out. Message counts and sizes are read
+        for the rows returned only.
+
+        Args:
+            user: Only sessions whose runs had this ``user_id``.
+            since: Only sessions written at or after this time.
+            search: Only session ids containing this text (case-insensitive).
+            sort: ``updated`` (last write) or ``id`` (see `SORTS`).
+            descending: Newest (or greatest id) first.
+            offset: Rows to leave out before the page.
+            limit: At most this many rows; None for all.
+            count: Also count every matching row (`SessionPage.total`).
+
+        Raises:
+            ConfigurationError: An unknown `sort`, or a negative `offset`/`limit`.
+        """
+        query = SessionQuery(
+            user=user,
+            since=since,
+            search=search,
+            sort=sort,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+            count=count,
+        )
+        return self._run(session_page_flow(self._ctx, self.channel, query))
 
     def _run(self, flow: Flow[T]) -> T:
         """Run a read flow with the saver's sync driver (one place for the inspector's I/O)."""
@@ -303,23 +324,18 @@ class Browser:
         since: datetime | None = None,
         limit: int | None = None,
     ) -> list[SessionInfo]:
-        """The sessions index, newest first, read without writing anything.
+        """The sessions in the index, newest first, read without writing anything.
 
         Unlike ``list_sessions`` this never drops entries from the index and
         skips no session: one that cannot be read (a damaged `latest`, a key
         of another type) is returned with `SessionInfo.error` saying why.
-        One page for the whole listing: round trips stay the same for 20 or
-        10,000 sessions (pipelines carry the rest).
+        Index entries that are not UTF-8 text name no session and are left
+        out (`session_page` returns them). Round trips stay the same for 20
+        or 10,000 sessions (pipelines carry the rest).
         """
-        flow = list_sessions_flow(
-            self._ctx,
-            filter=None if user is None else {"user_id": user},
-            since=since,
-            limit=limit,
-            page=limit or LIST_PAGE,
-            read_only=True,
-        )
-        return self._run(flow)
+        query = SessionQuery(user=user, since=since, limit=limit)
+        entries = self._run(index_flow(self._ctx, query)).entries
+        return [e for e in entries if isinstance(e, SessionInfo)]
 
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
         """Ids of the sessions in the index, newest first, unreadable ones included."""
@@ -693,23 +709,7 @@ class Browser:
                 f"session {thread_id!r} is encrypted; give its key with LANGGRAPH_AES_KEY "
                 "or --aes-key-file to export it"
             )
-        turns = [t for t in conv.turns if _in_range(t.get("timestamp"), since, until)]
-        doc: dict[str, Any] = {
-            "sessionId": conv.session_id,
-            "createdAt": iso(conv.created_at),
-            "updatedAt": iso(conv.updated_at),
-            "turns": turns,
-        }
-        if metadata:
-            doc["metadata"] = export_metadata(conv)
-        if redacted:
-            for t in turns:
-                for key in ("content", "contentBlocks", "toolCalls"):
-                    if key in t:
-                        t[key] = redact(t[key])
-            if metadata:
-                doc["metadata"] = redact(doc["metadata"])
-        return doc
+        return export_document(conv, since=since, until=until, metadata=metadata, redacted=redacted)
 
     def iter_exports(
         self,
@@ -821,14 +821,6 @@ def _with_interrupts(found: CheckpointTuple, tasks: list[dict[str, Any]]) -> lis
     ]
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one line of text (its first line, or its type)."""
-    if isinstance(exc, RecursionError):
-        return "a stored value is nested too deeply to read"
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _ok(reply: Any, default: Any) -> Any:
     """A pipeline reply, or `default` when the command failed or found nothing."""
     return default if reply is None or isinstance(reply, Exception) else reply
@@ -847,10 +839,3 @@ def _missing(thread_id: str, ns: str) -> str:
     if ns:
         return f"session {thread_id!r} has no checkpoints in namespace {ns!r}"
     return f"session {thread_id!r} not found (it does not exist or has expired)"
-
-
-def _in_range(stamp: str | None, since: datetime | None, until: datetime | None) -> bool:
-    if stamp is None or (since is None and until is None):
-        return True
-    when = parse_iso(stamp)
-    return (since is None or when >= since) and (until is None or when <= until)

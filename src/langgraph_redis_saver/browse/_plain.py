@@ -35,6 +35,7 @@ __all__ = [
     "export_rows",
     "iso",
     "message_key",
+    "one_line",
     "finished_tasks",
     "raised_interrupts",
     "nodes_run",
@@ -132,6 +133,14 @@ class PlainReader:
                 ) from None
             typ = inner
         return self._serde.decode_plain((typ, raw))
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text (its first line, or its type)."""
+    if isinstance(exc, RecursionError):
+        return "a stored value is nested too deeply to read"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def is_encrypted(result: Any) -> bool:

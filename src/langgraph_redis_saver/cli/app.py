@@ -8,354 +8,29 @@ after ``--yes`` or a confirmation.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import os
-import re
-import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import click
 
-from langgraph_redis_saver._urls import (
-    DEFAULT_URL,
-    NEEDS_PASSWORD,
-    mask_secrets,
-    mask_url,
-    needs_password,
-)
 from langgraph_redis_saver._version import __version__
+from langgraph_redis_saver.cli._common import (
+    CONTEXT,
+    DEFAULT_TAIL,
+    TIME,
+    Settings,
+    _environment_options,
+    _inert_warnings,
+    _warn,
+    browse,
+    output_options,
+)
 from langgraph_redis_saver.cli.files import create, export_filename
 from langgraph_redis_saver.cli.sanitize import inert
-from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError, SessionNotFoundError
-from langgraph_redis_saver.keys import DEFAULT_PREFIX
-
-if TYPE_CHECKING:
-    from langgraph_redis_saver.browse import Browser
-
-# `lgrs --help` and usage errors import only click: redis, rich, LangGraph and
-# langchain-core load inside the commands that need them (see tests/cli).
-DEFAULT_CHANNEL = "messages"
-"""The state key of the conversation (`langgraph_redis_saver.browse.DEFAULT_CHANNEL`)."""
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_TAIL = 50
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 88}
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-# -- connection settings ---------------------------------------------------------------
-
-
-@dataclass
-class Settings:
-    """Connection options: from the command, else from the group.
-
-    The group's options read the environment (click's ``envvar=``):
-    ``REDIS_URL``, ``LGRS_PREFIX``, ``LGRS_CHANNEL``, and ``REDIS_HOST``,
-    ``REDIS_PORT``, ``REDIS_PASSWORD`` for a server given without a URL.
-    """
-
-    url: str | None = None
-    prefix: str | None = None
-    as_json: bool = False
-    channel: str | None = None
-    host: str | None = None
-    port: int | None = None
-    password: str | None = None
-    aes_key_file: Path | None = None
-    aes_key_env: str | None = None
-
-    def aes_key(self) -> bytes | None:
-        """The AES key of encrypted sessions: ``--aes-key-file``, else ``LANGGRAPH_AES_KEY``.
-
-        The same key LangGraph's ``EncryptedSerializer.from_pycryptodome_aes``
-        takes: 16, 24 or 32 bytes (a trailing newline in the file is ignored).
-        """
-        if self.aes_key_file is not None:
-            key = self.aes_key_file.read_bytes().rstrip(b"\r\n")
-            source = f"the key in {inert(self.aes_key_file, one_line=True)}"
-        elif self.aes_key_env:
-            key, source = self.aes_key_env.encode(), "LANGGRAPH_AES_KEY"
-        else:
-            return None
-        if len(key) not in (16, 24, 32):
-            raise click.UsageError(
-                f"{source} is {len(key)} bytes; an AES key is 16, 24 or 32 bytes"
-            )
-        return key
-
-    def connection(self) -> tuple[str, dict[str, Any]]:
-        """The Redis URL and client options."""
-        url = self.url
-        if not url and (self.host or self.port):
-            host = self.host or "localhost"
-            host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-            url = f"redis://{host}:{self.port or 6379}/0"
-        url = url or DEFAULT_URL
-        kwargs: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 30}
-        if self.password and _password(url) is None:
-            kwargs["password"] = self.password
-        return url, kwargs
-
-    @property
-    def key_prefix(self) -> str:
-        return self.prefix or DEFAULT_PREFIX
-
-    def where(self) -> str:
-        """The server as shown to people: host and port, never a password."""
-        url, _ = self.connection()
-        parts = urlsplit(url)
-        if parts.scheme == "unix":
-            return parts.path
-        try:
-            port = parts.port or 6379
-        except ValueError:
-            return mask_url(url)
-        return f"{parts.hostname or 'localhost'}:{port}"
-
-    def secrets(self) -> list[str]:
-        url, kwargs = self.connection()
-        return [s for s in (_password(url), kwargs.get("password")) if s]
-
-
-def _password(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
-
-
-@contextmanager
-def errors(settings: Settings) -> Iterator[None]:
-    """Turn library and Redis errors into one-line messages with exit code 1."""
-    import redis.exceptions
-
-    try:
-        yield
-    except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
-        raise
-    except RedisSaverError as exc:  # SessionNotFoundError included
-        raise _fail(settings, str(exc)) from None
-    except redis.exceptions.AuthenticationError as exc:
-        if needs_password(exc):  # the message has a URL template that must not be masked
-            where = inert(mask_url(settings.where()), one_line=True)
-            raise click.ClickException(
-                f"Redis at {where}: {NEEDS_PASSWORD}, or set REDIS_PASSWORD"
-            ) from None
-        raise _fail(
-            settings, f"Redis at {settings.where()} refused the credentials: {exc}"
-        ) from None
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-        reason = str(exc)
-        found = re.search(r"connecting to \S+?\.\s+(.*)", reason)
-        reason = (found.group(1) if found else reason).rstrip(".") or type(exc).__name__
-        raise _fail(settings, f"cannot connect to Redis at {settings.where()}: {reason}") from None
-    except redis.exceptions.ResponseError as exc:
-        raise _fail(settings, f"Redis at {settings.where()} answered: {exc}") from None
-    except OSError as exc:  # export files: permissions, full disk
-        raise _fail(settings, str(exc)) from None
-    except RecursionError:
-        raise _fail(settings, "a stored value is nested too deeply to show") from None
-    except UnicodeEncodeError as exc:
-        if "surrogate" not in exc.reason:
-            raise _fail(settings, f"cannot encode text: {exc}") from None
-        bad = " ".join(f"0x{ord(c) - 0xDC00:02x}" for c in str(exc.object)[exc.start : exc.end])
-        raise _fail(
-            settings,
-            f"an argument is not valid UTF-8 (byte {bad}): give session ids and other "
-            "arguments as UTF-8 text",
-        ) from None
-    except Exception as exc:  # a bug or hostile data: still one line, never a traceback
-        if os.environ.get("LGRS_DEBUG"):
-            raise
-        detail = str(exc).strip().splitlines()
-        reason = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
-        raise _fail(settings, f"{reason} (set LGRS_DEBUG=1 for a traceback)") from None
-
-
-def _fail(settings: Settings, message: str) -> click.ClickException:
-    message = mask_secrets(message, settings.secrets())
-    first = message.strip().splitlines()[0] if message.strip() else "failed"
-    return click.ClickException(inert(first))
-
-
-def _warn(message: str) -> None:
-    """One warning line on stderr; `message` may quote stored text."""
-    click.echo(f"warning: {inert(message, one_line=True)}", err=True)
-
-
-@contextmanager
-def _inert_warnings() -> Iterator[None]:
-    """Python warnings (e.g. the serializer's, which name stored classes) as inert lines."""
-
-    def show(message: Warning | str, *_: Any, **__: Any) -> None:
-        _warn(str(message))
-
-    with warnings.catch_warnings():
-        # Shown, whatever filters the environment set (PYTHONWARNINGS=error
-        # would turn "skipped one damaged session" into a failure of all).
-        warnings.simplefilter("default")
-        warnings.showwarning = show
-        yield
-
-
-@contextmanager
-def browse(settings: Settings) -> Iterator[Browser]:
-    """A connected `Browser`; use inside `errors`."""
-    from langgraph_redis_saver.browse import Browser
-
-    url, kwargs = settings.connection()
-    channel = settings.channel or DEFAULT_CHANNEL
-    with Browser.from_url(
-        url,
-        prefix=settings.key_prefix,
-        channel=channel,
-        client_kwargs=kwargs,
-        aes_key=settings.aes_key(),
-    ) as browser:
-        yield browser
-
-
-# The group's options read the environment; a command's own options do not,
-# so that `lgrs --url A sessions` is not overridden by $REDIS_URL.
-
-
-def _url_option(f: F, envvar: str | None = None) -> F:
-    return click.option(
-        "--url",
-        metavar="URL",
-        envvar=envvar,
-        help="Redis URL (redis://, rediss://, unix://). Default: $REDIS_URL, else "
-        "$REDIS_HOST/$REDIS_PORT/$REDIS_PASSWORD, else redis://localhost:6379/0.",
-    )(f)
-
-
-def _prefix_option(f: F, envvar: str | None = None) -> F:
-    return click.option(
-        "--prefix",
-        metavar="PREFIX",
-        envvar=envvar,
-        help=f"Key prefix of the saver. Default: $LGRS_PREFIX, else {DEFAULT_PREFIX}.",
-    )(f)
-
-
-def _channel_option(f: F, envvar: str | None = None) -> F:
-    return click.option(
-        "--channel",
-        metavar="NAME",
-        envvar=envvar,
-        help="State key that holds the conversation's messages. Default: "
-        f"$LGRS_CHANNEL, else {DEFAULT_CHANNEL}.",
-    )(f)
-
-
-def _aes_option(f: F) -> F:
-    return click.option(
-        "--aes-key-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        metavar="FILE",
-        help="AES key of sessions written through LangGraph's EncryptedSerializer. "
-        "Default: $LANGGRAPH_AES_KEY. Without it they show as encrypted.",
-    )(f)
-
-
-def _environment_options(f: F) -> F:
-    """The group's options and the variables they read (``REDIS_HOST`` etc. have no flag)."""
-    f = _aes_option(f)
-    f = _channel_option(f, "LGRS_CHANNEL")
-    f = _prefix_option(f, "LGRS_PREFIX")
-    f = _url_option(f, "REDIS_URL")
-    for name, envvar, kind in (
-        ("redis_host", "REDIS_HOST", click.STRING),
-        ("redis_port", "REDIS_PORT", click.STRING),
-        ("redis_password", "REDIS_PASSWORD", click.STRING),
-        ("aes_key", "LANGGRAPH_AES_KEY", click.STRING),
-    ):
-        f = click.option(f"--{name.replace('_', '-')}", name, envvar=envvar, type=kind,
-                         hidden=True, expose_value=True)(f)  # fmt: skip
-    return f
-
-
-def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every command shares: ``--url``, ``--prefix``, ``--channel``, ``--json``.
-
-    The wrapped command receives the merged `Settings` as its first argument,
-    and its body runs inside `errors`.
-    """
-
-    @_url_option
-    @_prefix_option
-    @_channel_option
-    @_aes_option
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/cli.md).")
-    @functools.wraps(f)
-    def command(
-        *,
-        url: str | None,
-        prefix: str | None,
-        channel: str | None,
-        aes_key_file: Path | None,
-        as_json: bool,
-        **kwargs: Any,
-    ) -> Any:
-        group = click.get_current_context().find_object(Settings) or Settings()
-        settings = dataclasses.replace(
-            group,
-            url=url or group.url,
-            prefix=prefix or group.prefix,
-            as_json=as_json,
-            channel=channel or group.channel,
-            aes_key_file=aes_key_file or group.aes_key_file,
-        )
-        with errors(settings):
-            return f(settings, **kwargs)
-
-    return command
-
-
-if TYPE_CHECKING:
-    _ParamType = click.ParamType[datetime]
-else:  # older click releases have no generic ParamType
-    _ParamType = click.ParamType
-
-
-class Time(_ParamType):
-    """A point in time: ISO 8601 (UTC unless it says otherwise) or an age like 2h, 7d."""
-
-    name = "TIME"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        text = str(value)
-        found = _RELATIVE.match(text)
-        if found:
-            delta = timedelta(**{_UNITS[found.group(2)]: float(found.group(1))})
-            return datetime.now(timezone.utc) - delta
-        try:
-            parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(
-                f"{text!r} is not a time: use e.g. 2025-11-08, 2025-11-08T14:30, 2h or 7d",
-                param,
-                ctx,
-            )
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-TIME = Time()
-
+from langgraph_redis_saver.errors import LegacySessionError, SessionNotFoundError
 
 # -- commands ----------------------------------------------------------------------------
 
@@ -471,10 +146,14 @@ def sessions(
 
         with browse(settings) as b:
             return sessions_legacy(settings, b, limit)
+    from langgraph_redis_saver.browse import SkippedEntry
+
     with browse(settings) as b:
-        rows = b.sessions(user=user, since=since, limit=limit or None)
+        rows = b.session_page(user=user, since=since, limit=limit or None).rows
     for row in rows:
-        if row.error:
+        if isinstance(row, SkippedEntry):
+            _warn(row.error)
+        elif row.error:
             _warn(f"session {row.session_id!r} cannot be read: {row.error}")
     if settings.as_json:
         output.echo_json([r.to_dict() for r in rows])
@@ -569,7 +248,8 @@ def history(
 
     One row per checkpoint: id, step, source (input, loop, update, fork),
     the node(s) that ran, the state fields they wrote, the nodes to run
-    next, and the time.
+    next, and the time. A legacy pickled session has no timeline: that is
+    said, with the commands that show and convert it, and the exit code is 1.
     """
     from . import output
 
@@ -577,17 +257,23 @@ def history(
         raise click.UsageError("use --checkpoint or --diff, not both")
     render: Callable[..., None]
     with browse(settings) as b:
-        ns = b.resolve_namespace(session, namespace) if namespace else ""
         result: Any
-        if diff:
-            old, new = (b.resolve_checkpoint(session, c, ns=ns) for c in diff)
-            result, render = b.diff(session, old, new, ns=ns), output.render_diff
-        elif checkpoint_id:
-            cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns)
-            result, render = b.checkpoint(session, cid, ns=ns), output.render_checkpoint
-        else:
-            result = b.timeline(session, ns=ns, limit=limit or None)
-            render = output.render_timeline
+        try:
+            ns = b.resolve_namespace(session, namespace) if namespace else ""
+            if diff:
+                old, new = (b.resolve_checkpoint(session, c, ns=ns) for c in diff)
+                result, render = b.diff(session, old, new, ns=ns), output.render_diff
+            elif checkpoint_id:
+                cid = b.resolve_checkpoint(session, checkpoint_id, ns=ns)
+                result, render = b.checkpoint(session, cid, ns=ns), output.render_checkpoint
+            else:
+                result = b.timeline(session, ns=ns, limit=limit or None)
+                render = output.render_timeline
+        except (SessionNotFoundError, LegacySessionError):
+            from .legacy import legacy_history  # a pickled session of the replaced store?
+
+            legacy_history(settings, b, session)  # exits with 1 when it is one
+            raise
     if settings.as_json:
         output.echo_json(result)
     else:
@@ -640,6 +326,11 @@ def _write(doc: Mapping[str, Any], fmt: str, out: Any, *, raw_csv: bool = False)
 @click.option(
     "--overwrite", is_flag=True, help="With --all: replace export files left by an earlier run."
 )
+@click.option(
+    "--no-legacy",
+    is_flag=True,
+    help="With --all: leave out legacy pickled sessions (and the SCAN that finds them).",
+)
 @output_options
 def export(
     settings: Settings,
@@ -654,6 +345,7 @@ def export(
     redact: bool,
     raw_csv: bool,
     overwrite: bool,
+    no_legacy: bool,
 ) -> None:
     """Export sessions as JSON or CSV (analytics, audits, archives).
 
@@ -666,6 +358,10 @@ def export(
     cannot be read or written is reported and the others are still exported;
     --json then prints a summary of the files. CSV cells that start like a
     formula get a leading ' (--raw-csv keeps them as stored).
+
+    Legacy pickled sessions (see lgrs migrate) export in the same shape plus
+    legacy: true, read with a restricted unpickler that runs nothing; --all
+    finds them by SCAN and includes them unless --no-legacy.
     """
     from . import output
 
@@ -675,6 +371,8 @@ def export(
         raise click.UsageError("--all needs --output DIR")
     if user and not all_sessions:
         raise click.UsageError("--user only applies with --all")
+    if no_legacy and not all_sessions:
+        raise click.UsageError("--no-legacy only applies with --all")
     if settings.as_json and fmt == "csv" and target is None:
         raise click.UsageError("--json prints JSON; drop it to get CSV on stdout")
     options: dict[str, Any] = {
@@ -686,16 +384,22 @@ def export(
     with browse(settings) as b:
         summary: dict[str, Any]
         if session:
-            doc = b.export(session, **options)
+            try:
+                doc = b.export(session, **options)
+            except (SessionNotFoundError, LegacySessionError):
+                from .legacy import export_legacy  # a pickled session of the replaced store?
+
+                doc = export_legacy(b, session, options)
             if target is None:
                 _write(doc, fmt, output.stdout_text(), raw_csv=raw_csv)
                 return
             with target.open("w", encoding="utf-8", newline="") as fh:
                 _write(doc, fmt, fh, raw_csv=raw_csv)
+            entry = {"sessionId": session, "file": str(target), "turns": len(doc["turns"])}
             summary = {
                 "format": fmt,
                 "output": str(target),
-                "files": [{"sessionId": session, "file": str(target), "turns": len(doc["turns"])}],
+                "files": [{**entry, **({"legacy": True} if doc.get("legacy") else {})}],
                 "skipped": [],
                 "errors": [],
             }
@@ -703,35 +407,52 @@ def export(
             assert target is not None
             infos = b.listing(user=user, since=since)
             ids = [i.thread_id for i in infos]
-            options["unreadable"] = {i.thread_id: i.error for i in infos if i.error}
+            unreadable = {i.thread_id: i.error for i in infos if i.error}
+            exports = b.iter_exports(ids, unreadable=unreadable, **options)
+            total, legacy = len(ids), 0
+            if not no_legacy:  # a pickled session of the replaced store is a session too
+                from .legacy import legacy_exports
+
+                legacy, more = legacy_exports(
+                    b, skip=set(ids), user=user, since=since, options=options
+                )
+                exports, total = itertools.chain(exports, more), total + legacy
             bar = not settings.as_json
-            summary = _export_all(b, ids, target, fmt, options, raw_csv, overwrite, bar=bar)
+            timed = bool(since or until)
+            summary = _export_all(
+                exports, total, target, fmt, raw_csv, overwrite, timed=timed, bar=bar
+            )
     for failed in summary["errors"]:
         _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
         output.echo_json(summary)
         return
     files, skipped, failures = summary["files"], summary["skipped"], summary["errors"]
-    note = f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
+    pickled = sum(1 for f in files if f.get("legacy"))
+    note = f" ({pickled} of them legacy pickled)" if pickled and all_sessions else ""
+    note += f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
     note += f"; {len(failures)} failed (see above)" if failures else ""
     plural = "s" if len(files) != 1 else ""
     click.echo(f"exported {len(files)} session{plural} to {inert(target)}{note}", err=True)
 
 
 def _export_all(
-    b: Browser,
-    ids: list[str],
+    exports: Iterable[tuple[str, dict[str, Any] | None, str | None]],
+    total: int,
     directory: Path,
     fmt: str,
-    options: dict[str, Any],
     raw_csv: bool,
     overwrite: bool,
     *,
+    timed: bool,
     bar: bool,
 ) -> dict[str, Any]:
     """One file per session; a session that fails is reported in ``errors``, not fatal.
 
-    A progress bar shows on stderr when `bar` and stderr is a terminal.
+    With `timed` (--since/--until) a session without turns in range is
+    skipped. `exports` yields ``(session id, document, error)`` (`Browser.iter_exports`);
+    a document of a legacy pickled session says ``legacy: true``. A progress
+    bar shows on stderr when `bar` and stderr is a terminal.
     """
     from rich.progress import Progress
 
@@ -745,10 +466,9 @@ def _export_all(
     failures: list[dict[str, str]] = []
     err = output.console(stderr=True)
     with Progress(console=err, transient=True, disable=not (bar and err.is_terminal)) as progress:
-        task = progress.add_task("exporting", total=len(ids))
-        for thread_id, doc, error in b.iter_exports(ids, **options):
+        task = progress.add_task("exporting", total=total)
+        for thread_id, doc, error in exports:
             progress.advance(task)
-            timed = options["since"] or options["until"]
             if error is not None:
                 failures.append({"sessionId": thread_id, "error": error})
                 continue
@@ -768,7 +488,8 @@ def _export_all(
                 path.unlink(missing_ok=True)  # ours: created with O_EXCL above
                 failures.append({"sessionId": thread_id, "error": one_line(exc)})
                 continue
-            files.append({"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])})
+            entry = {"sessionId": thread_id, "file": str(path), "turns": len(doc["turns"])}
+            files.append({**entry, **({"legacy": True} if doc.get("legacy") else {})})
     return {
         "format": fmt,
         "output": str(directory),
@@ -790,45 +511,33 @@ def delete(
     """Delete sessions: every checkpoint, write and blob they own.
 
     Asks for confirmation unless --yes. --all removes every key under the
-    prefix (SCAN + UNLINK in batches), sessions index included.
+    prefix (SCAN + UNLINK in batches), sessions index and legacy pickled
+    sessions included. A legacy pickled session loses its pickles (latest
+    and the old store's <session>:<id> pickles), found without unpickling
+    them; other keys under its id are kept.
     """
     if bool(sessions) == all_sessions:
         raise click.UsageError("give one or more SESSION ids, or --all")
+    from .legacy import plan_delete, plan_delete_all, run_delete
+
     with browse(settings) as b:
         if all_sessions:
-            listed: list[tuple[str, int | None]] = [(s, None) for s in b.session_ids()]
-            nkeys = sum(1 for _ in b.scan_keys())
-            what = (
-                f"ALL {len(listed)} sessions ({nkeys} keys) under prefix "
-                f"{b.keys.prefix!r} on {settings.where()}"
-            )
+            todo = plan_delete_all(b, where=settings.where())
         else:
-            missing = [s for s in sessions if not b.exists(s)]
-            if missing:
-                raise SessionNotFoundError(
-                    f"session {missing[0]!r} not found (it does not exist or has expired)"
-                )
-            sizes = b.session_sizes(list(dict.fromkeys(sessions)))
-            listed = [(s, n) for s, (n, _) in sizes.items()]
-            nkeys = sum(n for _, n in listed if n)
-            plural = "s" if len(listed) != 1 else ""
-            what = f"{len(listed)} session{plural} ({nkeys} keys) on {settings.where()}"
-        plan = [{"sessionId": s, "keys": n} for s, n in listed]
+            todo = plan_delete(b, sessions, where=settings.where())
+        plan, nkeys, what = todo.entries, todo.keys, todo.what
         if dry_run:
             _report_delete(settings, plan, nkeys, dry_run=True, what=what)
             return
         if not yes:
             if not settings.as_json:
                 for item in plan[:20]:
-                    click.echo(f"  {inert(item['sessionId'], one_line=True)}", err=True)
+                    mark = "  (legacy pickled)" if item["legacy"] else ""
+                    click.echo(f"  {inert(item['sessionId'], one_line=True)}{mark}", err=True)
                 if len(plan) > 20:
                     click.echo(f"  ... and {len(plan) - 20} more", err=True)
             click.confirm(f"Delete {inert(what, one_line=True)}?", abort=True, err=True)
-        if all_sessions:
-            nkeys = b.saver.clear_all()
-        else:
-            for s, _ in listed:
-                b.saver.clear_session(s)
+        nkeys = run_delete(b, todo, everything=all_sessions)
     _report_delete(settings, plan, nkeys, dry_run=False, what=what)
 
 
@@ -842,7 +551,8 @@ def _report_delete(
     elif dry_run:
         for item in plan:
             keys = "" if item["keys"] is None else f"  ({item['keys']} keys)"
-            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}")
+            mark = "  legacy pickled" if item["legacy"] else ""
+            click.echo(f"{inert(item['sessionId'], one_line=True)}{keys}{mark}")
         click.echo(f"would delete {inert(what, one_line=True)}", err=True)
     else:
         click.echo(f"deleted {inert(what, one_line=True)}", err=True)

@@ -23,7 +23,7 @@ from langgraph_redis_saver._urls import mask_url
 from langgraph_redis_saver.browse import Browser, SessionNotFoundError
 from langgraph_redis_saver.browse._doctor import Finding
 from langgraph_redis_saver.cli import output
-from langgraph_redis_saver.cli.app import Settings, browse, errors, output_options
+from langgraph_redis_saver.cli._common import Settings, browse, errors, output_options
 
 __all__ = ["doctor_finding", "migrate", "show_legacy", "sessions_legacy"]
 

@@ -33,7 +33,7 @@ from rich.text import Text
 from langgraph_redis_saver.cli.sanitize import csv_cell, inert, json_inert
 
 if TYPE_CHECKING:
-    from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary
+    from langgraph_redis_saver.browse import Conversation, Finding, SessionSummary, SkippedEntry
 
 __all__ = [
     "console",
@@ -444,8 +444,16 @@ def _aligned(
     return out
 
 
-def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int | None) -> None:
-    """The ``lgrs sessions`` table; narrow terminals drop size, TTL, then counts."""
+def render_sessions(
+    out: Console, rows: Sequence[SessionSummary | SkippedEntry], *, limit: int | None
+) -> None:
+    """The ``lgrs sessions`` table; narrow terminals drop size, TTL, then counts.
+
+    A skipped index entry (not UTF-8) is a row with its bytes literal for an
+    id and ``?`` for what is unknown; the footer counts it apart from sessions.
+    """
+    from langgraph_redis_saver.browse import SkippedEntry
+
     cols = [
         Col("session", 9, fold=40),
         Col("updated (UTC)", 8, whole=True),
@@ -455,7 +463,9 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
         Col("size", 4, "right", whole=True),
     ]
     cells: list[list[str | Text]] = [
-        [
+        [safe(r.shown), human_time(r.updated_at), "?", "?", "?", "?"]
+        if isinstance(r, SkippedEntry)
+        else [
             safe(r.session_id),
             human_time(r.updated_at),
             "encrypted" if r.encrypted else ("?" if r.messages is None else str(r.messages)),
@@ -468,9 +478,14 @@ def render_sessions(out: Console, rows: Sequence[SessionSummary], *, limit: int 
     if rows:
         print_table(out, fit_table(out, cols, cells))
     more = " (the limit; --limit 0 shows all)" if limit and len(rows) == limit else ""
-    bad = sum(1 for r in rows if r.error)
+    skipped = sum(1 for r in rows if isinstance(r, SkippedEntry))
+    bad = sum(1 for r in rows if r.error) - skipped
     more += f"; {bad} cannot be read (msgs '?', see the warnings)" if bad else ""
-    out.print(Text(f"{len(rows)} session{'s' if len(rows) != 1 else ''}{more}", style="dim"))
+    if skipped:
+        entries = "entry" if skipped == 1 else "entries"
+        more += f"; {skipped} index {entries} skipped (not UTF-8, see the warnings)"
+    n = len(rows) - skipped
+    out.print(Text(f"{n} session{'s' if n != 1 else ''}{more}", style="dim"))
 
 
 def render_timeline(out: Console, rows: Sequence[Mapping[str, Any]], *, full: bool) -> None:

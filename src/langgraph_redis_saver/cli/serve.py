@@ -12,16 +12,16 @@ from typing import Any
 
 import click
 
-from langgraph_redis_saver.cli.app import (
+from langgraph_redis_saver.cli._common import (
     Settings,
     _aes_option,
     _channel_option,
     _prefix_option,
     _url_option,
     browse,
-    cli,
     errors,
 )
+from langgraph_redis_saver.cli.app import cli
 
 WEB_PACKAGES = ("starlette", "uvicorn", "jinja2", "anyio", "h11", "markupsafe")
 INSTALL_HINT = "pip install 'langgraph-redis-saver[web]'"

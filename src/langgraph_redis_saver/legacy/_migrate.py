@@ -44,9 +44,10 @@ from ._store import (
     find_legacy_sessions,
     is_pickle,
     probe_pickles,
+    read_legacy_bounded,
     read_legacy_value,
 )
-from ._unpickle import LegacyObject, LegacyPickleError, read_pickle
+from ._unpickle import MAX_BYTES, LegacyObject, LegacyPickleError, read_pickle
 
 __all__ = [
     "TRUSTED_CLASSES_HINT",
@@ -598,7 +599,7 @@ def read_legacy_session(
     """
     keys = LegacyKeys(schema)
     for key in (keys.latest(session_id), keys.backup(session_id)):
-        value, ttl_ms = read_legacy_value(client, key)
+        value, ttl_ms = read_legacy_bounded(client, key, MAX_BYTES)
         if is_pickle(value):
             assert value is not None
             return parse_legacy(session_id, value, ttl_ms=ttl_ms, allowed=allowed)

@@ -23,14 +23,20 @@ from urllib.parse import unquote
 
 from langgraph_redis_saver.keys import KeySchema, glob_escape
 
+from ._unpickle import LegacyPickleError
+
 __all__ = [
     "BACKUP_SUFFIX",
     "LegacyKeys",
     "LegacySession",
     "explicit_session",
+    "pickle_heads",
     "find_legacy_sessions",
     "is_pickle",
+    "delete_pickles",
     "probe_pickles",
+    "read_legacy_bounded",
+    "session_pickles",
 ]
 
 LATEST_SUFFIX: Final = b":latest"
@@ -244,3 +250,92 @@ def read_legacy_value(client: Any, key: str) -> tuple[bytes | None, int | None]:
     pipe.pttl(key)
     value, pttl = pipe.execute()
     return value, _ttl(pttl)
+
+
+def read_legacy_bounded(client: Any, key: str, max_bytes: int) -> tuple[bytes | None, int | None]:
+    """The pickle bytes at `key` and its TTL (ms), reading at most `max_bytes` + 1 bytes.
+
+    One round trip. A value over `max_bytes` is never fetched whole (a
+    stored value, like any attacker-controlled input, must not choose how
+    much memory the reader takes).
+
+    Raises:
+        LegacyPickleError: the value holds a pickle bigger than `max_bytes`.
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.getrange(key, 0, max_bytes)
+    pipe.strlen(key)
+    pipe.pttl(key)
+    head, size, pttl = pipe.execute()
+    if not size:
+        return None, None
+    if int(size) > max_bytes:
+        if head[:1] == b"\x80" or _old_protocol_frame(head[:1], b"."):
+            raise LegacyPickleError(f"pickle of {size} bytes is over the {max_bytes} byte limit")
+        return None, _ttl(pttl)  # not a pickle (too big to be one of the old store's)
+    return head, _ttl(pttl)
+
+
+def pickle_heads(client: Any, schema: KeySchema, session: str) -> list[str]:
+    """Which of the session's legacy ``latest`` and migration backup hold a pickle.
+
+    One round trip (two for a protocol 0/1 candidate); nothing is unpickled.
+    Empty when the named session is not a legacy one.
+    """
+    keys = LegacyKeys(schema)
+    heads = [keys.latest(session), keys.backup(session)]
+    probed = probe_pickles(client, heads)
+    return [k for k, (pickled, _, _) in zip(heads, probed, strict=True) if pickled]
+
+
+def session_pickles(client: Any, schema: KeySchema, session: str) -> list[str]:
+    """Keys holding the legacy pickles of one named session; ``[]`` when it has none.
+
+    The session is legacy when its ``<prefix>:S:latest``, or the backup of
+    an interrupted migration, holds a pickle; its keys are then those two
+    (where they hold pickles) and its ``<prefix>:S:<id>`` string keys that
+    hold pickles (``<id>`` without ``:``, as `explicit_session` takes them).
+    Values are probed (`probe_pickles`), never unpickled; the id keys are
+    found by SCAN with the session's glob characters escaped.
+    """
+    found = pickle_heads(client, schema, session)
+    if not found:
+        return []
+    base = f"{schema.root}{session}:".encode()
+    ids = sorted(
+        key.decode()
+        for key in (
+            k if isinstance(k, bytes) else str(k).encode()
+            for k in client.scan_iter(
+                match=glob_escape(base.decode()) + "*", count=_SCAN_COUNT, _type="string"
+            )
+        )
+        if b":" not in key[len(base) :] and not key.endswith(LATEST_SUFFIX)
+    )
+    probed = probe_pickles(client, ids) if ids else []
+    return found + [k for k, (pickled, _, _) in zip(ids, probed, strict=True) if pickled]
+
+
+def delete_pickles(client: Any, keys: Sequence[str]) -> int:
+    """Delete each key that still holds a pickle; returns how many were deleted.
+
+    Each key is checked and deleted under ``WATCH``, so a key rewritten
+    meanwhile (a session migrated in place since: its ``latest`` now names a
+    checkpoint) is left alone. Nothing is unpickled. One key per transaction,
+    so keys in different cluster slots are fine.
+    """
+    from redis.exceptions import WatchError
+
+    deleted = 0
+    for key in keys:
+        with client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)
+                if not is_pickle(pipe.get(key)):
+                    continue
+                pipe.multi()
+                pipe.delete(key)
+                deleted += sum(int(n) for n in pipe.execute())
+            except WatchError:
+                continue  # changed meanwhile: not a pickle of ours to delete any more
+    return deleted

@@ -47,7 +47,8 @@ from langchain_core.documents import Document
 from pydantic import BaseModel
 
 from langgraph_redis_saver.errors import DecodeError
-from langgraph_redis_saver.serde._codecs import BY_TYPE, _zone
+from langgraph_redis_saver.serde._codecs import BY_TYPE
+from langgraph_redis_saver.serde._times import _zone
 from langgraph_redis_saver.serde._user import default_tag, user_codec
 
 __all__ = ["MAX_BYTES", "LegacyObject", "LegacyRead", "read_pickle"]

@@ -9,13 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from langgraph_redis_saver.browse._export import export_document
 from langgraph_redis_saver.browse._plain import Conversation, iso, parse_iso, turn
 
 from ._migrate import LegacyState
 from ._store import LegacySession
 from ._unpickle import LegacyObject
 
-__all__ = ["LegacyRow", "legacy_conversation", "plain"]
+__all__ = ["LegacyRow", "legacy_conversation", "legacy_export", "plain", "updated_at", "user_of"]
 
 LEGACY_CHECKPOINT = "(legacy pickle)"
 
@@ -47,6 +48,11 @@ def _when(metadata: dict[str, Any]) -> datetime | None:
         return None
 
 
+def updated_at(state: LegacyState) -> datetime | None:
+    """When a legacy session was last saved (its metadata ``timestamp``), or None."""
+    return _when(state.metadata)
+
+
 def legacy_conversation(state: LegacyState, channel: str = "messages") -> Conversation:
     """The ``lgrs show`` view of a legacy session (metadata ``legacy: true``)."""
     when = _when(state.metadata)
@@ -68,7 +74,40 @@ def legacy_conversation(state: LegacyState, channel: str = "messages") -> Conver
         checkpoints=0,
         namespaces=[],
         ttl=None if state.ttl_ms is None else state.ttl_ms / 1000,
+        messages=len(turns),
     )
+
+
+def legacy_export(
+    state: LegacyState,
+    channel: str = "messages",
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    metadata: bool = True,
+    redacted: bool = False,
+) -> dict[str, Any]:
+    """The ``lgrs export`` document of a legacy session: the usual shape, marked.
+
+    ``legacy: true`` and ``refused`` (what the restricted reader did not
+    rebuild, shown as ``__legacy_type__`` placeholders) are added at the top,
+    so they stay with ``--no-metadata``. The old store kept one time per
+    session, its metadata ``timestamp``: it is ``createdAt``, ``updatedAt`` and
+    every turn's ``timestamp``, so ``since``/``until`` keep all the turns or none.
+    """
+    conv = legacy_conversation(state, channel)
+    doc = export_document(conv, since=since, until=until, metadata=metadata, redacted=redacted)
+    return {**doc, "legacy": True, "refused": list(state.refused)}
+
+
+def user_of(state: LegacyState) -> str | None:
+    """The ``user_id`` of a legacy session: its metadata's, else its config's, else None."""
+    found = state.metadata.get("user_id")
+    config = state.config if type(state.config) is dict else {}
+    configurable = config.get("configurable")
+    if found is None and type(configurable) is dict:
+        found = configurable.get("user_id")
+    return None if found is None else str(found)
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,13 @@ misread.
 
 from __future__ import annotations
 
-import base64
 import collections
 import ipaddress
-import os
 import pathlib
 import re
-import reprlib
-import sys
 import uuid
-import zoneinfo
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -44,9 +39,40 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.types import Command, Interrupt, Overwrite, Send, TimeoutPolicy
 from pydantic import BaseModel, SecretBytes, SecretStr
 
-from langgraph_redis_saver.errors import DecodeError, UnsafeTypeError
-
-from ._notes import Note, note
+from ._base import (
+    Codec,
+    PlainFields,
+    _bad,
+    _bytearray_plain,
+    _items,
+    _mapping,
+    placeholder,
+    plain_bytes,
+)
+from ._numpy import (
+    _NP_DTYPE,
+    _ndarray_decode,
+    _ndarray_encode,
+    _ndarray_plain,
+    _npscalar_decode,
+    _npscalar_plain,
+    _numpy,
+)
+from ._times import (
+    _date_decode,
+    _datetime_decode,
+    _datetime_encode,
+    _datetime_plain,
+    _time_decode,
+    _time_encode,
+    _time_plain,
+    _timedelta_decode,
+    _timezone_plain,
+    _tz_from_spec,
+    _tz_spec,
+    _zone_decode,
+    _zone_plain,
+)
 
 __all__ = [
     "BY_CODE",
@@ -55,6 +81,7 @@ __all__ = [
     "OBJECT_EXT",
     "USER_EXT",
     "Codec",
+    "PlainFields",
     "numpy_codec",
     "placeholder",
     "plain_bytes",
@@ -69,93 +96,11 @@ OBJECT_EXT: Final = 81
 #: of a pattern (a hostile 68 KB one took 38 s); longer ones stay uncompiled.
 MAX_PATTERN_LEN: Final = 2_000
 
-# A ZoneInfo key is only handed to the stdlib if it looks like an IANA name
-# ("Europe/Paris", "Etc/GMT+5"). zoneinfo falls back to reading resources of
-# the `tzdata` package, whose sub-package names come from the key, so dots and
-# anything path-like are refused before zoneinfo sees them.
-_ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-]{1,40}(?:/[A-Za-z0-9_+\-]{1,40}){0,3}")
 # Python refuses to print ints above 4300 digits; bigger ones are shown as hex.
 _MAX_PLAIN_INT_BITS: Final = 14_000
 
 _new = object.__new__
 _setattr = object.__setattr__
-
-
-class Codec(NamedTuple):
-    """How one type is written to and read from an msgpack extension."""
-
-    code: int
-    name: str
-    encode: Callable[[Any], Any]
-    decode: Callable[[Any], Any]
-    plain: Callable[[Any], Any]
-    raw: bool = False
-
-
-def _bad(name: str, value: Any) -> DecodeError:
-    # reprlib bounds the work as well as the length: the value may be huge.
-    return DecodeError(f"malformed {name} payload: {reprlib.repr(value)}")
-
-
-def _items(value: Any, name: str, size: int | None = None) -> list[Any]:
-    if type(value) is not list or (size is not None and len(value) != size):
-        raise _bad(name, value)
-    return value
-
-
-def _mapping(value: Any, name: str) -> dict[Any, Any]:
-    if type(value) is not dict:
-        raise _bad(name, value)
-    return value
-
-
-def plain_bytes(data: bytes | bytearray, name: str = "py.bytes") -> dict[str, str]:
-    """Return the JSON-able stand-in for binary data: a base64 marker dict."""
-    return {"__type__": name, "base64": base64.b64encode(data).decode("ascii")}
-
-
-def _bytearray_plain(data: bytes) -> dict[str, str]:
-    return plain_bytes(data, "py.bytearray")
-
-
-class PlainFields(dict[str, Any]):
-    """The stored fields of an object whose class could not be rebuilt.
-
-    A plain `dict` (equal to one, `isinstance(x, dict)`) that also hashes, so
-    an object that sat in a set or was a dict key loads as plain data instead
-    of failing the whole read. It hashes by its items, or by identity when a
-    value is unhashable. It remembers how it was stored (`stored_as`), so
-    writing it back stores the original object again: once the class is
-    back (imported or registered), the next read rebuilds it.
-    """
-
-    __slots__ = ("stored_as",)
-
-    def __init__(self, fields: dict[str, Any], stored_as: tuple[int, list[Any], list[Any]]) -> None:
-        super().__init__(fields)
-        #: (extension code, head, tail): the payload is `[*head, fields, *tail]`.
-        self.stored_as = stored_as
-
-    def payload(self) -> list[Any]:
-        """The extension payload this value was read from (with its current items)."""
-        _, head, tail = self.stored_as
-        return [*head, dict(self), *tail]
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        try:
-            return hash(frozenset(self.items()))
-        except TypeError:
-            return object.__hash__(self)
-
-    def __reduce__(self) -> Any:
-        return (PlainFields, (dict(self), self.stored_as))
-
-
-def placeholder(name: str, value: Any) -> dict[str, Any]:
-    """Return `{"__type__": name, **fields}`, or `{"__type__": name, "value": value}`."""
-    if type(value) is dict and all(type(k) is str for k in value):
-        return {"__type__": name, **value}
-    return {"__type__": name, "value": value}
 
 
 # --- numbers, bytes, containers ---------------------------------------------
@@ -284,17 +229,7 @@ def _defaultdict_decode(value: Any) -> collections.defaultdict[Any, Any]:
     return out
 
 
-# --- numpy -------------------------------------------------------------------
-# numpy is never imported here: values are written only by an application that
-# has it loaded, and read back only if it is loaded (else as plain data).
-# Object dtypes (which pickle) and structured dtypes are refused.
-_NP_DTYPE = re.compile(
-    r"[<>|=]?(?:b1|[iu][1248]|f[248]|c(?:8|16)|[mM]8(?:\[[0-9]{0,4}[a-zA-Z]{1,2}\])?|[US][0-9]{1,6})"
-)
-
-
-def _numpy() -> Any:
-    return sys.modules.get("numpy")
+# --- numpy: _numpy.py; dates and times: _times.py ----------------------
 
 
 def numpy_codec(value: Any) -> Codec | None:
@@ -309,217 +244,6 @@ def numpy_codec(value: Any) -> Codec | None:
     else:
         return None
     return codec if _NP_DTYPE.fullmatch(value.dtype.str) else None
-
-
-def _np_dtype(text: Any, value: Any) -> Any:
-    if type(text) is not str or not _NP_DTYPE.fullmatch(text):
-        raise _bad("np.ndarray", value)
-    return _numpy().dtype(text)
-
-
-def _ndarray_decode(value: Any) -> Any:
-    text, shape, data = _items(value, "np.ndarray", 3)
-    if _numpy() is None:
-        return _ndarray_plain(value)
-    if (
-        type(shape) is not list
-        or not all(type(n) is int and n >= 0 for n in shape)
-        or type(data) is not bytes
-    ):
-        raise _bad("np.ndarray", value)
-    dtype = _np_dtype(text, value)
-    count = 1
-    for n in shape:
-        count *= n
-    if count * dtype.itemsize != len(data):
-        raise _bad("np.ndarray", value)
-    return _numpy().frombuffer(bytearray(data), dtype=dtype).reshape(shape)
-
-
-def _ndarray_plain(value: Any) -> dict[str, Any]:
-    text, shape, data = _items(value, "np.ndarray", 3)
-    return {"__type__": "np.ndarray", "dtype": text, "shape": shape, **_b64(data)}
-
-
-def _b64(data: Any) -> dict[str, Any]:
-    if type(data) is dict:  # already a marker (plain decoding)
-        return {"base64": data.get("base64")}
-    if type(data) is not bytes:
-        raise _bad("np.ndarray", data)
-    return {"base64": base64.b64encode(data).decode("ascii")}
-
-
-def _npscalar_decode(value: Any) -> Any:
-    text, data = _items(value, "np.generic", 2)
-    if _numpy() is None:
-        return _npscalar_plain(value)
-    dtype = _np_dtype(text, value)
-    if type(data) is not bytes or len(data) != dtype.itemsize:
-        raise _bad("np.generic", value)
-    return _numpy().frombuffer(data, dtype=dtype)[0]
-
-
-def _npscalar_plain(value: Any) -> dict[str, Any]:
-    text, data = _items(value, "np.generic", 2)
-    return {"__type__": "np.generic", "dtype": text, **_b64(data)}
-
-
-# --- dates and times ---------------------------------------------------------
-# A tz spec is inline data, not a nested extension, so `decode_plain` can
-# still compute an offset: None (naive), a ZoneInfo key, or
-# [offset seconds, offset microseconds, name or None] for datetime.timezone.
-
-
-def _tz_spec(tz: tzinfo | None) -> Any:
-    if tz is None:
-        return None
-    if type(tz) is timezone:
-        args = tz.__getinitargs__()  # type: ignore[attr-defined]
-        offset: timedelta = args[0]
-        return [offset.days * 86_400 + offset.seconds, offset.microseconds, *(args[1:2] or [None])]
-    if type(tz) is ZoneInfo and tz.key is not None:
-        return tz.key
-    raise UnsafeTypeError(
-        f"Cannot serialize tzinfo of type '{type(tz).__module__}.{type(tz).__qualname__}'"
-        f" ({tz!r}): only datetime.timezone and zoneinfo.ZoneInfo(key) are supported."
-        " Convert it first, e.g. dt.astimezone(ZoneInfo('Europe/Paris'))."
-    )
-
-
-class UnknownZoneError(LookupError):
-    """A stored time-zone key that this machine's time-zone database lacks."""
-
-
-_known_zones: frozenset[str] | None = None
-
-
-def _tzdata_zones() -> frozenset[str]:
-    """Keys of the `tzdata` package, only if the application already imported it."""
-    global _known_zones
-    if "tzdata" not in sys.modules:
-        return frozenset()
-    if _known_zones is None:
-        _known_zones = frozenset(zoneinfo.available_timezones())
-    return _known_zones
-
-
-def _zone(key: Any) -> ZoneInfo:
-    if type(key) is not str or not _ZONE_KEY.fullmatch(key):
-        raise _bad("py.ZoneInfo", key)
-    # Only a key of the time-zone database reaches ZoneInfo: for any other,
-    # zoneinfo would import `tzdata` sub-packages named after the key. The
-    # system database is checked by file name; `tzdata` only if already loaded.
-    if not _on_tzpath(key) and key not in _tzdata_zones():
-        raise UnknownZoneError(key)
-    return ZoneInfo(key)
-
-
-def _on_tzpath(key: str) -> bool:
-    # Keys such as "posix/UTC" are files of the system database that
-    # available_timezones() leaves out; ZoneInfo reads them from that file.
-    # `_ZONE_KEY` already ruled out "..", dots and absolute paths.
-    return any(os.path.isfile(os.path.join(root, key)) for root in zoneinfo.TZPATH)
-
-
-def _tz_from_spec(spec: Any) -> tzinfo | None:
-    if spec is None:
-        return None
-    if type(spec) is str:
-        return _zone(spec)
-    seconds, micros, name = _items(spec, "py.timezone", 3)
-    offset = timedelta(seconds=seconds, microseconds=micros)
-    return timezone(offset) if name is None else timezone(offset, name)
-
-
-def _datetime_encode(obj: datetime) -> list[Any]:
-    return [
-        obj.year,
-        obj.month,
-        obj.day,
-        obj.hour,
-        obj.minute,
-        obj.second,
-        obj.microsecond,
-        obj.fold,
-        _tz_spec(obj.tzinfo),
-    ]
-
-
-def _datetime_decode(value: Any) -> datetime | str:
-    y, mo, d, h, mi, s, us, fold, tz = _items(value, "py.datetime", 9)
-    try:
-        return datetime(y, mo, d, h, mi, s, us, _tz_from_spec(tz), fold=fold)
-    except UnknownZoneError:
-        return _unknown_zone(tz, _datetime_plain(value))
-
-
-def _unknown_zone(key: str, shown: str) -> str:
-    note(
-        Note(
-            f"time zone {key!r}",
-            f"not in this machine's time-zone database; loaded as text like {shown!r}",
-            "install the database to read it as a ZoneInfo: pip install tzdata"
-            " (or apt-get install tzdata)",
-        )
-    )
-    return shown
-
-
-def _datetime_plain(value: Any) -> str:
-    y, mo, d, h, mi, s, us, fold, tz = _items(value, "py.datetime", 9)
-    try:
-        return datetime(y, mo, d, h, mi, s, us, _tz_from_spec(tz), fold=fold).isoformat()
-    except UnknownZoneError:  # time zone unknown on this machine: keep wall time and key
-        return datetime(y, mo, d, h, mi, s, us, None, fold=fold).isoformat() + f"[{tz}]"
-
-
-def _time_encode(obj: time) -> list[Any]:
-    return [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, _tz_spec(obj.tzinfo)]
-
-
-def _time_decode(value: Any) -> time | str:
-    h, mi, s, us, fold, tz = _items(value, "py.time", 6)
-    try:
-        return time(h, mi, s, us, _tz_from_spec(tz), fold=fold)
-    except UnknownZoneError:
-        naive = time(h, mi, s, us, None, fold=fold).isoformat()
-        return _unknown_zone(tz, f"{naive}[{tz}]")
-
-
-def _time_plain(value: Any) -> str:
-    h, mi, s, us, fold, tz = _items(value, "py.time", 6)
-    try:
-        return time(h, mi, s, us, _tz_from_spec(tz), fold=fold).isoformat()
-    except UnknownZoneError:
-        return time(h, mi, s, us, None, fold=fold).isoformat() + f"[{tz}]"
-
-
-def _zone_decode(key: Any) -> ZoneInfo | str:
-    try:
-        return _zone(key)
-    except UnknownZoneError:
-        return _unknown_zone(key, key)
-
-
-def _zone_plain(key: Any) -> str:
-    if type(key) is not str or not _ZONE_KEY.fullmatch(key):
-        raise _bad("py.ZoneInfo", key)
-    return key
-
-
-def _date_decode(value: Any) -> date:
-    y, mo, d = _items(value, "py.date", 3)
-    return date(y, mo, d)
-
-
-def _timedelta_decode(value: Any) -> timedelta:
-    days, seconds, micros = _items(value, "py.timedelta", 3)
-    return timedelta(days=days, seconds=seconds, microseconds=micros)
-
-
-def _timezone_plain(value: Any) -> str:
-    tz = _tz_from_spec(_items(value, "py.timezone", 3))
-    return (tz.tzname(None) if tz is not None else None) or ""
 
 
 # --- LangChain ---------------------------------------------------------------
@@ -888,10 +612,6 @@ def _table() -> tuple[list[tuple[type[Any], Codec]], list[Codec]]:
         ),
     ]
     return rows, np_rows
-
-
-def _ndarray_encode(obj: Any) -> list[Any]:
-    return [obj.dtype.str, list(obj.shape), obj.tobytes(order="C")]
 
 
 def _secret(cls: type[Any], kind: type[Any]) -> Callable[[Any], Any]:

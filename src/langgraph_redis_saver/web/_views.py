@@ -1,8 +1,8 @@
 """What the pages show, computed from `Browser` results; no HTTP, no HTML.
 
 Kept apart from the routes so that the shapes can be tested without a
-browser: the sessions page (filter, sort and page over the sessions index,
-then read only the rows shown), and the chat bubbles of a conversation.
+browser: the rows of the sessions page (from `Browser.session_page`, the
+listing ``lgrs sessions`` prints), and the chat bubbles of a conversation.
 """
 
 from __future__ import annotations
@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from langgraph_redis_saver.browse import Browser, one_line
+from langgraph_redis_saver.browse import Browser, SessionPage, SessionSummary, SkippedEntry
 from langgraph_redis_saver.cli.sanitize import inert
-from langgraph_redis_saver.errors import RedisSaverError
 
 __all__ = [
-    "SORTS",
     "Bubble",
     "Listing",
     "Row",
@@ -28,9 +26,6 @@ __all__ = [
     "problem_status",
     "visible",
 ]
-
-SORTS = ("updated", "id")
-"""Orders the sessions index gives for every session at once (by last write, by id)."""
 
 
 def visible(text: Any) -> str:
@@ -58,16 +53,36 @@ def pretty(value: Any) -> str:
 class Row:
     """One row of the sessions table."""
 
-    session_id: str
+    session_id: str | None
+    """None for a skipped index entry (no session to link to)."""
+    shown_id: str
     updated_at: datetime
-    checkpoints: int
+    messages: int | None
+    checkpoints: int | None
     ttl: float | None
-    messages: int | None = None
-    keys: int = 0
-    bytes: int | None = None
+    bytes: int | None
     status: str = "ok"
-    """``ok``, ``encrypted`` or ``unreadable``."""
+    """``ok``, ``encrypted``, ``unreadable`` or ``skipped``."""
     problem: str | None = None
+
+    @classmethod
+    def of(cls, row: SessionSummary | SkippedEntry) -> Row:
+        """The table row of a `Browser.session_page` row."""
+        if isinstance(row, SkippedEntry):
+            unknown = (None, None, None, None)  # messages, checkpoints, TTL, bytes
+            return cls(None, row.shown, row.updated_at, *unknown, "skipped", row.error)
+        status = "encrypted" if row.encrypted else "unreadable" if row.error else "ok"
+        return cls(
+            row.session_id,
+            row.session_id,
+            row.updated_at,
+            row.messages,
+            row.checkpoints,
+            row.ttl,
+            row.bytes,
+            status,
+            row.error,
+        )
 
 
 @dataclass
@@ -76,6 +91,9 @@ class Listing:
 
     rows: list[Row]
     total: int
+    """Rows in all pages: sessions and skipped index entries."""
+    skipped: int
+    """Skipped index entries among them (not UTF-8)."""
     page: int
     pages: int
     per_page: int
@@ -93,69 +111,43 @@ def list_sessions(
     page: int = 1,
     per_page: int = 50,
 ) -> Listing:
-    """Filter, sort and page the sessions index, then read only the rows shown.
+    """One page of the sessions listing, the one ``lgrs sessions`` prints.
 
-    The index (a sorted set of session ids scored by last write, one per
-    indexed ``user_id``) is read in one command, so search, filters and
-    sorting cost one pass over ids in memory; counts, TTLs, message counts
-    and sizes are read for the `per_page` rows shown only. That keeps a
-    page fast at 10,000 sessions.
+    `Browser.session_page` filters, sorts and counts over the sessions index
+    and reads counts and sizes for the `per_page` rows shown only, so the
+    page agrees with ``lgrs sessions`` (damaged sessions, skipped index
+    entries, filters) and stays fast at 10,000 sessions. A page past the
+    end shows the last one.
     """
-    keys = browser.keys
-    index = keys.sessions if user is None else keys.sessions_by("user_id", user)
-    floor = f"{since.timestamp() * 1000}" if since else "-inf"
-    raw = browser.client.zrevrangebyscore(index, "+inf", floor, withscores=True)
-    entries = []
-    for member, score in raw:
-        try:
-            entries.append((member.decode(), score))
-        except UnicodeDecodeError:  # not written by the saver, whose ids are str
-            continue
-    if search:
-        needle = search.casefold()
-        entries = [e for e in entries if needle in e[0].casefold()]
-    if sort == "id":
-        entries.sort(key=lambda e: e[0], reverse=descending)
-    elif not descending:
-        entries.reverse()
-    pages = max(1, -(-len(entries) // per_page))
-    page = min(max(page, 1), pages)
-    shown = entries[(page - 1) * per_page : page * per_page]
+
+    def read(number: int) -> SessionPage:
+        return browser.session_page(
+            user=user,
+            since=since,
+            search=search,
+            sort=sort,
+            descending=descending,
+            offset=(number - 1) * per_page,
+            limit=per_page,
+            count=True,
+        )
+
+    page = max(page, 1)
+    found = read(page)
+    assert found.total is not None  # count=True
+    pages = max(1, -(-found.total // per_page))
+    if page > pages:
+        page = pages
+        found = read(page)
+    assert found.total is not None
     return Listing(
-        rows=_rows(browser, shown), total=len(entries), page=page, pages=pages, per_page=per_page
+        rows=[Row.of(r) for r in found.rows],
+        total=found.total,
+        skipped=found.skipped or 0,
+        page=page,
+        pages=pages,
+        per_page=per_page,
     )
-
-
-def _rows(browser: Browser, entries: Sequence[tuple[str, float]]) -> list[Row]:
-    ids = [thread_id for thread_id, _ in entries]
-    commands: list[tuple[Any, ...]] = []
-    for thread_id in ids:
-        root = browser.keys.namespace(thread_id, "")
-        commands += [("ZCARD", root.timeline), ("PTTL", root.latest)]
-    replies = browser.pipeline(commands)
-    sizes = browser.session_sizes(ids)
-    rows = []
-    for i, (thread_id, score) in enumerate(entries):
-        count, pttl = replies[2 * i : 2 * i + 2]
-        if pttl == -2:  # expired or deleted since the index was read
-            continue
-        updated = datetime.fromtimestamp(score / 1000, tz=timezone.utc)
-        ttl = pttl / 1000 if isinstance(pttl, int) and pttl >= 0 else None
-        row = Row(thread_id, updated, count if isinstance(count, int) else 0, ttl)
-        row.keys, row.bytes = sizes.get(thread_id, (0, None))
-        try:
-            msgs = _messages(browser, thread_id)
-        except (RedisSaverError, RecursionError) as exc:  # one bad session hides no other
-            row.status, row.problem = problem_status(exc), one_line(exc)
-            msgs = None
-        row.messages = len(msgs) if isinstance(msgs, list) else (None if row.problem else 0)
-        rows.append(row)
-    return rows
-
-
-def _messages(browser: Browser, thread_id: str) -> Any:
-    found = browser.saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
-    return found.checkpoint["channel_values"].get(browser.channel) if found else None
 
 
 def problem_status(exc: Exception) -> str:

@@ -35,6 +35,7 @@ from starlette.templating import Jinja2Templates
 from langgraph_redis_saver import __version__
 from langgraph_redis_saver.browse import (
     CSV_COLUMNS,
+    SORTS,
     Browser,
     SessionNotFoundError,
     export_rows,
@@ -136,7 +137,7 @@ def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
 def _since(text: str) -> datetime | None:
     if not text:
         return None
-    from langgraph_redis_saver.cli.app import TIME  # the one parser of times and ages
+    from langgraph_redis_saver.cli._common import TIME  # the one parser of times and ages
 
     try:
         return TIME.convert(text, None, None)
@@ -156,8 +157,8 @@ def sessions_page(request: Request) -> Response:
         "sort": _arg(request, "sort", "updated"),
         "order": "asc" if _arg(request, "order") == "asc" else "desc",
     }
-    if params["sort"] not in _views.SORTS:
-        raise HTTPException(400, f"sort must be one of {', '.join(_views.SORTS)}")
+    if params["sort"] not in SORTS:
+        raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
     per_page = _int(request, "per", PER_PAGE, 1, MAX_PER_PAGE)
     listing = _views.list_sessions(
         site.browser,
