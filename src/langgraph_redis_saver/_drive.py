@@ -402,8 +402,34 @@ async def aexecute(client: Any, batch: Batch) -> list[Any]:
         if attempt == 2:
             break
         for script in missing:
-            await client.script_load(script.source)
+            await _aload(client, script)
     raise NoScriptError(_LOAD_FAILED)
+
+
+_LOADS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Future[Any]]] = weakref.WeakKeyDictionary()
+
+
+async def _aload(client: Any, script: Script) -> None:
+    """SCRIPT LOAD `script`, once for every coroutine that needs it now.
+
+    Calls that share round trips (`_AutoPipeline`) get NOSCRIPT together
+    after a restart or ``SCRIPT FLUSH``: one load each would need as many
+    pooled connections as there are callers, beyond the asyncio pool's limit.
+    """
+    loop = asyncio.get_running_loop()
+    loads = _LOADS.setdefault(client, {})
+    load = loads.get(script.sha)
+    if load is None or load.get_loop() is not loop:
+        load = loads[script.sha] = asyncio.ensure_future(client.script_load(script.source))
+
+        def done(future: asyncio.Future[Any], sha: str = script.sha) -> None:
+            if loads.get(sha) is future:
+                del loads[sha]
+            if not future.cancelled():
+                future.exception()  # retrieved: every waiter raises it
+
+        load.add_done_callback(done)
+    await asyncio.shield(load)
 
 
 class _Scans:
