@@ -63,9 +63,11 @@ type: install  ## mypy --strict on src/ (the version pinned in the dev extra)
 	$(BIN)/mypy
 
 # Redis 6.2 and Valkey 8 from pip wheels (the 7.x on PATH ran in `test`; the docs
-# examples and the demo are not run again);
-# `make test-servers SERVER_TESTS=tests/integration` narrows it.
-SERVER_TESTS ?= tests --ignore=tests/docs --ignore=tests/integration/test_demo.py
+# examples, the demo and the unit tests, which need no server, are not run again;
+# test_devserver starts each binary); `make test-servers SERVER_TESTS=tests/integration`
+# narrows it.
+SERVER_TESTS ?= tests/integration tests/cli tests/reliability tests/web \
+	tests/unit/test_devserver.py --ignore=tests/integration/test_demo.py
 test-servers: install  ## the test suite again on Redis 6.2 and Valkey 8 (pip-installed servers)
 	scripts/test-servers.sh $(SERVER_TESTS)
 
