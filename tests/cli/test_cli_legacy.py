@@ -9,7 +9,6 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +28,15 @@ from support.legacy_store import (
 )
 from support.lgrs_sessions import Lgrs
 
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def lgrs(redis_url: str, prefix: str) -> Lgrs:
-    return Lgrs(redis_url, prefix)
+# Pickles that would exhaust a reader's memory, and what the refusal says.
+MEMORY_BOMBS = pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (huge_length_session(), "declares 1073741824 bytes of data where only"),
+        (shared_string_session(100), "MiB once shared references expand"),
+    ],
+    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
+)
 
 
 def test_lgrs_sessions_legacy_lists_pickled_sessions(
@@ -238,14 +235,7 @@ def _lgrs_bounded(lgrs: Lgrs, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    ("payload", "reason"),
-    [
-        (huge_length_session(), "declares 1073741824 bytes of data where only"),
-        (shared_string_session(100), "MiB once shared references expand"),
-    ],
-    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
-)
+@MEMORY_BOMBS
 def test_lgrs_refuses_legacy_pickles_that_would_exhaust_memory(
     lgrs: Lgrs, client: redis.Redis, prefix: str, payload: bytes, reason: str
 ) -> None:

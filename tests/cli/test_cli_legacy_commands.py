@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,16 @@ from langchain_core.messages import HumanMessage
 from langgraph_redis_saver.keys import KeySchema
 from support.legacy_store import (
     hostile_session,
-    huge_length_session,
     legacy_pickle,
     legacy_state,
-    shared_string_session,
     write_legacy_session,
 )
 from support.lgrs_sessions import Lgrs, interview
 
-from .test_cli_legacy import _lgrs_bounded
+from .test_cli_legacy import MEMORY_BOMBS, _lgrs_bounded
 
 STAMP = "2025-11-08T15:03:24.000Z"  # the legacy store's one time per session
 GADGETS = ["os.system", "subprocess", "eval", "exec", "chain"]
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def lgrs(redis_url: str, prefix: str) -> Lgrs:
-    return Lgrs(redis_url, prefix)
 
 
 # -- export ------------------------------------------------------------------------------
@@ -150,14 +135,7 @@ def test_lgrs_export_hostile_legacy_sessions_runs_nothing(
     assert not canary.exists() and not client.exists(f"{prefix}:evil:latest")
 
 
-@pytest.mark.parametrize(
-    ("payload", "reason"),
-    [
-        (huge_length_session(), "declares 1073741824 bytes of data where only"),
-        (shared_string_session(100), "MiB once shared references expand"),
-    ],
-    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
-)
+@MEMORY_BOMBS
 def test_lgrs_export_refuses_legacy_pickles_that_would_exhaust_memory(
     lgrs: Lgrs, client: redis.Redis, prefix: str, tmp_path: Path, payload: bytes, reason: str
 ) -> None:
