@@ -225,8 +225,12 @@ def dump_metadata(
     from langgraph.checkpoint.base import get_serializable_checkpoint_metadata
 
     md = get_serializable_checkpoint_metadata(config, metadata)
-    text = json.dumps(md, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-    return md, text.encode()
+    return md, _METADATA_JSON(md).encode()
+
+
+_METADATA_JSON = json.JSONEncoder(
+    default=_json_default, ensure_ascii=False, separators=(",", ":")
+).encode
 
 
 def record_fields(
