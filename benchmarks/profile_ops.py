@@ -16,12 +16,15 @@ microseconds:
 Then one graph turn (the 50-turn chat of ``bench_savers.py``, sync ``invoke``)
 with each durability: the turn's time, and the time spent inside each saver
 method (with LangGraph's default durability the puts run on a worker thread,
-overlapping the graph's own work).
+overlapping the graph's own work). Last, the CPU of each async call with 32
+coroutines calling at once on one event loop (the 32-session workload of
+``bench_savers.py``, one operation at a time), ours and ``InMemorySaver``'s.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
@@ -32,6 +35,7 @@ from typing import Any
 import redis
 from bench_savers import chat_graph, checkpoint_for, messages
 from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver import _core as core
@@ -160,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         r.close()
 
         turns = {d or "default": profile_turns(url, d) for d in (None, "sync")}
+        concurrent = asyncio.run(async_cpu(url, args.messages))
 
     print(f"put, {args.messages} messages: {whole_put:.1f} us (median of the whole call)")
     for k, v in put_parts.items():
@@ -171,7 +176,61 @@ def main(argv: list[str] | None = None) -> int:
         print(f"graph turn, durability={durability}, turns 31-50 of a chat (mean us per turn)")
         for k, v in parts.items():
             print(f"  {k:<44} {v:>7.1f} us")
+    print(f"async, {SESSIONS} coroutines at once: CPU per call (us), ours / InMemorySaver")
+    for op, (ours, memory) in concurrent.items():
+        print(f"  {op:<44} {ours:>7.1f} / {memory:.1f}  (+{ours - memory:.1f})")
     return 0
+
+
+SESSIONS = 32
+
+
+async def async_cpu(url: str, n_messages: int, calls: int = 50) -> dict[str, tuple[float, float]]:
+    """CPU per `aput`, `aget_tuple` and `aput_writes` with `SESSIONS`
+    coroutines calling at once on one event loop, ours and InMemorySaver's
+    (building the checkpoints is not counted)."""
+    ours = RedisCheckpointSaver.from_url(url, key_prefix="prof-async")
+    out: dict[str, list[float]] = {}
+    for saver in (ours, InMemorySaver()):
+        for op, spent in (await _async_calls(saver, n_messages, calls)).items():
+            out.setdefault(op, []).append(spent)
+    await ours.aclose()
+    return {op: (v[0], v[1]) for op, v in out.items()}
+
+
+async def _async_calls(saver: Any, n_messages: int, calls: int) -> dict[str, float]:
+    msgs = messages(n_messages)
+    configs: list[Any] = []
+    queues: list[list[Any]] = []
+    for i in range(SESSIONS):
+        config: Any = {"configurable": {"thread_id": f"async-{i}", "checkpoint_ns": ""}}
+        cp, new = checkpoint_for(saver, msgs, None)
+        configs.append(await saver.aput(config, cp, {"source": "loop", "step": 0}, new))
+        queue = []
+        for _ in range(calls):
+            cp, new = checkpoint_for(saver, msgs, cp)
+            queue.append((cp, new))
+        queues.append(queue)
+
+    async def put(i: int) -> None:
+        for cp, new in queues[i]:
+            configs[i] = await saver.aput(configs[i], cp, {"source": "loop", "step": 1}, new)
+
+    async def get(i: int) -> None:
+        latest = {"configurable": {"thread_id": f"async-{i}", "checkpoint_ns": ""}}
+        for _ in range(calls):
+            await saver.aget_tuple(latest)
+
+    async def put_writes(i: int) -> None:
+        for k in range(calls):
+            await saver.aput_writes(configs[i], [("messages", msgs[-1]), ("n", k)], f"t{k}")
+
+    out = {}
+    for op, fn in (("aput", put), ("aget_tuple", get), ("aput_writes", put_writes)):
+        cpu = time.process_time()
+        await asyncio.gather(*(fn(i) for i in range(SESSIONS)))
+        out[op] = (time.process_time() - cpu) / (SESSIONS * calls) * 1e6
+    return out
 
 
 def profile_turns(url: str, durability: str | None, turns: int = 50) -> dict[str, float]:

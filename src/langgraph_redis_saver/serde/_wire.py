@@ -133,6 +133,7 @@ def pack(
     # messages builds two Packers, not 101. Local to the call, so concurrent
     # calls never share one.
     packers: list[Any] = []
+    me: list[Callable[[Any], Any]] = []  # `default`, for the Packers it makes
     depth = 0
     scanned = 0
 
@@ -149,7 +150,7 @@ def pack(
         if depth >= MAX_DEPTH:
             raise SerializationError(f"value nested deeper than {MAX_DEPTH} objects (or circular)")
         if depth == len(packers):
-            packers.append(_new_packer(default))
+            packers.append(_new_packer(me[0]))
         depth += 1
         try:
             data = packers[depth - 1].pack(payload)
@@ -158,7 +159,16 @@ def pack(
         scanned += len(data)
         return _ext((codec.code, data))
 
-    packed: bytes = _new_packer(default).pack(obj)
+    me.append(default)
+    try:
+        packed: bytes = _new_packer(default).pack(obj)
+    finally:
+        # `default` reaches itself through `me` and through the Packers it
+        # made: break both, or every call leaves a reference cycle for the
+        # cyclic GC, which then runs every few saver calls and costs more
+        # than the packing (tests/unit/test_serde_cycles.py).
+        me.clear()
+        packers.clear()
     # Values of up to OBJECT_FLOOR bytes cannot exceed the object budget:
     # most writes skip the count.
     if len(packed) > OBJECT_FLOOR:
@@ -192,6 +202,8 @@ def count_objects(packed: bytes | memoryview) -> int:
         built += 1
         return None
 
+    hooks: dict[str, Any] = {}
+
     def ext_hook(code: int, data: bytes) -> Any:
         nonlocal built
         codec = BY_CODE.get(code)
@@ -199,21 +211,21 @@ def count_objects(packed: bytes | memoryview) -> int:
             built += 1
         else:
             built += EXT_COST
-            walk(data)
+            _unpackb(data, **hooks)
         return None
 
-    def walk(data: bytes | memoryview) -> None:
-        _unpackb(
-            data,
-            ext_hook=ext_hook,
-            list_hook=container,
-            object_hook=container,
-            raw=True,
-            strict_map_key=False,
-            timestamp=0,
-        )
-
-    walk(packed)
+    hooks.update(
+        ext_hook=ext_hook,
+        list_hook=container,
+        object_hook=container,
+        raw=True,
+        strict_map_key=False,
+        timestamp=0,
+    )
+    try:
+        _unpackb(packed, **hooks)
+    finally:
+        hooks.clear()  # `ext_hook` reaches itself through `hooks`: no cycle for the GC (see `pack`)
     return built
 
 
@@ -290,7 +302,7 @@ def unpack(
                 raise _too_many_objects(size)
         depth += 1
         try:
-            value = _unpackb_limited(data, ext_hook, **hooks)
+            value = _unpackb_limited(data, **hooks)
         finally:
             depth -= 1
         if codec is None:
@@ -302,8 +314,15 @@ def unpack(
                 return unknown_tag(tag, value)
         return codec.decode(value)
 
-    hooks = {"list_hook": container, "object_hook": container} if counting else {}
-    return _unpackb_limited(body, ext_hook, **hooks)
+    hooks: dict[str, Any] = {"ext_hook": ext_hook}
+    if counting:
+        hooks.update(list_hook=container, object_hook=container)
+    try:
+        return _unpackb_limited(body, **hooks)
+    finally:
+        # `ext_hook` reaches itself through `hooks`: no cycle left for the GC,
+        # which would also keep `body` alive until it runs (see `pack`).
+        hooks.clear()
 
 
 def tagged(value: Any) -> tuple[str, Any]:
