@@ -109,7 +109,12 @@ only), a row with that literal for an id and `?` for what is unknown, and a
 footer that counts it apart from the sessions (`2 sessions; 1 index entry
 skipped`). In `--json` it is a row whose `sessionId` is `null` and whose
 `error` says why. It counts towards `--limit`. `lgrs serve` shows the same
-row, marked **skipped**. Remove such an entry with `ZREM` if no tool needs it.
+row, marked **skipped**. `stats` and `export --all` (which go through every
+session) report it the same way: the same `warning:` line, a `skipped` count
+in `stats`' table and in `export`'s closing line, and an item of
+`skippedEntries` in `--json` (`{entry, updatedAt, error}`, `entry` being that
+bytes literal); they still count or export every session and exit 0.
+Remove such an entry with `ZREM` if no tool needs it.
 """
 
 SHAPES = """\
@@ -181,16 +186,24 @@ history --diff OLD NEW   {sessionId, namespace, from: {checkpointId, createdAt, 
 export SESSION           the export document on stdout:
                          {sessionId, createdAt, updatedAt, turns: [Turn, ...], metadata}
 export --output ...      {format, output, files: [{sessionId, file, turns, legacy?}, ...],
-                          skipped: [sessionId, ...], errors: [{sessionId, error}, ...]}
-                                                   legacy: true on a legacy session's file
+                          skipped: [sessionId, ...], errors: [{sessionId, error}, ...],
+                          skippedEntries: [{entry, updatedAt, error}, ...]}
+                                                   legacy: true on a legacy session's file;
+                                                   skipped: no turns in range, or gone;
+                                                   skippedEntries: sessions-index entries
+                                                   that are not UTF-8 (--all; entry is a
+                                                   bytes literal, error says why)
 delete                   {dryRun, sessions: [{sessionId, keys, legacy}, ...], keys}
                                                    keys per session is null with --all;
                                                    legacy: the session has legacy pickles
 stats                    {prefix, sessions, checkpoints, rootCheckpoints, namespaces, keys,
                           bytes, server: {version, usedMemory, maxmemory, maxmemoryPolicy,
-                          dbsize}, errors: [{sessionId, error}, ...]}
+                          dbsize}, errors: [{sessionId, error}, ...],
+                          skippedEntries: [{entry, updatedAt, error}, ...]}
                                                    errors: sessions the index lists but
-                                                   that cannot be read
+                                                   that cannot be read; skippedEntries:
+                                                   index entries that are not UTF-8 (as
+                                                   in export --output)
 doctor                   {ok, findings: [{check, severity, message, fix}, ...]}
                                                    severity: ok, info, warning or error
 sessions --legacy        [{sessionId, updatedAt, messages, turnCount, ttl, bytes, legacy,
@@ -229,11 +242,14 @@ Sessions of the pickled store this saver replaces (`<prefix>:<session>:latest`
 holds a pickle; see [migration](migration.md)) are sessions to every command
 but `sessions`, which lists them with `--legacy`:
 
-- `show` and `export` read them with the restricted unpickler: nothing a
-  pickle names is imported or run, and what it cannot rebuild becomes a
-  placeholder (`{"__legacy_type__": "os.system", ...}`) named in `refused`. A
-  pickle that is corrupted, over 16 MiB (never fetched whole) or that expands
-  past the reader's limits is an error for that session only.
+- `sessions --legacy`, `show` and `export` read them with the restricted
+  unpickler: nothing a pickle names is imported or run, and what it cannot
+  rebuild becomes a placeholder (`{"__legacy_type__": "os.system", ...}`)
+  named in `refused` (`sessions --legacy`: status `refused: ...`). A pickle
+  that is corrupted, over 16 MiB (never fetched whole) or that expands past
+  the reader's limits is an error for that session only (`show`: `legacy
+  pickled session 'S' cannot be shown: ...`; `sessions --legacy`: status
+  `unreadable: ...`).
 - The export document has the usual shape plus `legacy: true` and `refused`
   at the top level (kept with `--no-metadata`); its `metadata` is built as
   for any session (`checkpoints: 0`, `checkpointMetadata` holds `legacy`,
@@ -257,6 +273,11 @@ but `sessions`, which lists them with `--legacy`:
   the id are kept. Each key is checked and deleted under `WATCH`, never
   unpickled. `delete --all` removes every key under the prefix, pickles
   included, and its confirmation counts the legacy sessions.
+- `lgrs serve` shows them as these commands do, with the same code: listed
+  apart (the **Legacy pickled** tab, the rows of `sessions --legacy`), a
+  session's conversation and refusals as `show` gives them, no timeline (what
+  `history` says), the `export` documents, and `delete` (with
+  `--allow-delete`); see [web view](web.md#legacy-pickled-sessions).
 
 Values decoded from checkpoints are plain JSON: LangChain messages are
 objects with `"__type__": "lc.AIMessage"` and their fields; application

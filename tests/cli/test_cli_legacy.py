@@ -19,24 +19,13 @@ from langgraph.types import Command
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from support.legacy_store import (
+    MEMORY_BOMBS,
     hostile_session,
-    huge_length_session,
     legacy_pickle,
     legacy_state,
-    shared_string_session,
     write_legacy_session,
 )
 from support.lgrs_sessions import Lgrs
-
-# Pickles that would exhaust a reader's memory, and what the refusal says.
-MEMORY_BOMBS = pytest.mark.parametrize(
-    ("payload", "reason"),
-    [
-        (huge_length_session(), "declares 1073741824 bytes of data where only"),
-        (shared_string_session(100), "MiB once shared references expand"),
-    ],
-    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
-)
 
 
 def test_lgrs_sessions_legacy_lists_pickled_sessions(

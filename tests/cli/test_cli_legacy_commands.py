@@ -15,6 +15,8 @@ from langchain_core.messages import HumanMessage
 
 from langgraph_redis_saver.keys import KeySchema
 from support.legacy_store import (
+    GADGETS,
+    MEMORY_BOMBS,
     hostile_session,
     legacy_pickle,
     legacy_state,
@@ -22,10 +24,9 @@ from support.legacy_store import (
 )
 from support.lgrs_sessions import Lgrs, interview
 
-from .test_cli_legacy import MEMORY_BOMBS, _lgrs_bounded
+from .test_cli_legacy import _lgrs_bounded
 
 STAMP = "2025-11-08T15:03:24.000Z"  # the legacy store's one time per session
-GADGETS = ["os.system", "subprocess", "eval", "exec", "chain"]
 
 
 # -- export ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
 from examples.interview.graph import QUESTIONS
 from langchain_core.messages import AIMessage, HumanMessage
 
@@ -97,6 +98,10 @@ def hostile_session(canary: Path, kind: str) -> bytes:
     return legacy_pickle(state, "hostile")
 
 
+GADGETS = ["os.system", "subprocess", "eval", "exec", "chain"]
+"""The kinds of `hostile_gadget`."""
+
+
 def hostile_gadget(canary: Path, kind: str) -> Any:
     """An object whose unpickling writes `canary`: os.system, subprocess, eval, exec, chain."""
     import builtins
@@ -170,3 +175,14 @@ def shared_string_session(times: int, size: int = 8 << 20) -> bytes:
     """A `size`-byte string memoized once and referenced `times` times (2 bytes each)."""
     string = b"X" + size.to_bytes(4, "little") + b"A" * size + b"\x94"
     return wrap_value(string + b"0(" + b"h\x00" * times + b"l")
+
+
+# Pickles that would exhaust a reader's memory, and what the refusal says.
+MEMORY_BOMBS = pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (huge_length_session(), "declares 1073741824 bytes of data where only"),
+        (shared_string_session(100), "MiB once shared references expand"),
+    ],
+    ids=["bytearray8-1GiB", "shared-8MiB-string-x100"],
+)

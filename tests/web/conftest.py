@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -28,6 +29,7 @@ from langgraph.types import interrupt
 
 from langgraph_redis_saver import RedisCheckpointSaver, SafeMsgpackSerializer
 from support.ciphers import XorCipher
+from support.legacy_store import hostile_session, write_legacy_session
 from support.lgrs_sessions import write_sessions
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
@@ -55,6 +57,10 @@ HOSTILE = [
 ]
 HOSTILE_ID = "<img src=x onerror=alert('xss-id')>"
 ENCRYPTED = "sealed-1"
+LEGACY = "cli_20251108_145739"
+"""A legacy pickled session (the store this saver replaces), listed apart."""
+LEGACY_HOSTILE_ID = "legacy <img src=x onerror=alert('xss-legacy')>"
+"""A legacy session whose pickle hides a gadget that would write `legacy_canary`."""
 
 
 class HostileState(MessagesState, total=False):
@@ -106,10 +112,28 @@ def write_web_sessions(url: str, prefix: str) -> None:
         )
 
 
+def write_legacy_web_sessions(url: str, prefix: str, canary: Path) -> None:
+    """Two legacy pickled sessions: an interview, and a hostile one (id and pickle)."""
+    client = redis.Redis.from_url(url)
+    try:
+        write_legacy_session(client, LEGACY, prefix=prefix, turns=3)
+        payload = hostile_session(canary, "exec")
+        write_legacy_session(client, LEGACY_HOSTILE_ID, prefix=prefix, payload=payload)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
-def web_prefix(redis_url: str) -> Iterator[str]:
+def legacy_canary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file the hostile legacy pickle's gadget would write: it must never appear."""
+    return tmp_path_factory.mktemp("legacy") / "canary"
+
+
+@pytest.fixture(scope="session")
+def web_prefix(redis_url: str, legacy_canary: Path) -> Iterator[str]:
     prefix = f"test-web-{uuid.uuid4().hex[:8]}:checkpoint"
     write_web_sessions(redis_url, prefix)
+    write_legacy_web_sessions(redis_url, prefix, legacy_canary)
     yield prefix
     with RedisCheckpointSaver.from_url(redis_url, key_prefix=prefix) as saver:
         saver.clear_all()

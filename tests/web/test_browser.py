@@ -15,7 +15,16 @@ from langgraph_redis_saver import RedisCheckpointSaver
 from support.graphs import interview_graph
 from support.lgrs_sessions import CHAT, INTERVIEW, PII, SUBGRAPH, interview
 
-from .conftest import ENCRYPTED, HOSTILE, HOSTILE_ID, Watched, start_serve, stop_serve
+from .conftest import (
+    ENCRYPTED,
+    HOSTILE,
+    HOSTILE_ID,
+    LEGACY,
+    LEGACY_HOSTILE_ID,
+    Watched,
+    start_serve,
+    stop_serve,
+)
 
 
 def _clean(web: Watched) -> None:
@@ -146,6 +155,52 @@ def test_web_hostile_session_executes_nothing(web: Watched) -> None:
     page.click("#diff")
     _clean(web)
     assert HOSTILE[2] in page.inner_text("#diff-result")
+
+
+def test_web_legacy_sessions_listed_apart_and_shown_read_only(
+    web: Watched, legacy_canary: Path
+) -> None:
+    web.goto("/")
+    ids = web.page.locator("table.sessions td.id a").all_inner_texts()
+    assert LEGACY not in ids and LEGACY_HOSTILE_ID not in ids  # as in `lgrs sessions`
+    web.page.click("#legacy-link")
+    assert web.page.inner_text("#count") == "2 legacy pickled sessions"
+    link = web.page.get_by_role("link", name=LEGACY, exact=True)
+    assert web.page.locator("tr", has=link).locator(".badge").inner_text() == "legacy"
+    hostile = web.page.locator(
+        "tr", has=web.page.get_by_role("link", name=LEGACY_HOSTILE_ID, exact=True)
+    )
+    assert hostile.locator(".badge").inner_text() == "refused"
+    assert hostile.locator(".why").inner_text() == "builtins.exec"
+    web.shot("legacy")
+    _clean(web)
+
+    link.click()
+    page = web.page
+    assert page.inner_text("h1") == LEGACY
+    assert "LEGACY pickled session, read-only" in page.inner_text("#legacy")
+    assert page.locator("#chat .bubble").count() == 7
+    assert (
+        page.locator("#chat .bubble.user")
+        .first.inner_text()
+        .endswith("answer 0: I like building reliable systems")
+    )
+    assert "turn_count" in page.inner_text("section.state")
+    assert page.locator("#timeline-link").count() == 0 and page.locator("#live").count() == 0
+    web.shot("legacy-session")
+    _clean(web)
+
+    page.go_back()
+    page.get_by_role("link", name=LEGACY_HOSTILE_ID, exact=True).click()
+    _clean(web)
+    assert page.inner_text("h1") == LEGACY_HOSTILE_ID
+    assert "builtins.exec" in page.inner_text("#refused")
+    assert "__legacy_type__" in page.inner_text("section.state")
+    with page.expect_download() as info:
+        page.click("#export")
+    assert json.loads(Path(info.value.path()).read_text())["refused"] == ["builtins.exec"]
+    _clean(web)
+    assert not legacy_canary.exists()
 
 
 def test_web_encrypted_session_says_so(web: Watched) -> None:

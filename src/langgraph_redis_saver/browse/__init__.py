@@ -330,12 +330,26 @@ class Browser:
         skips no session: one that cannot be read (a damaged `latest`, a key
         of another type) is returned with `SessionInfo.error` saying why.
         Index entries that are not UTF-8 text name no session and are left
-        out (`session_page` returns them). Round trips stay the same for 20
+        out (`index_entries` and `session_page` return them). Round trips stay the same for 20
         or 10,000 sessions (pipelines carry the rest).
         """
-        query = SessionQuery(user=user, since=since, limit=limit)
-        entries = self._run(index_flow(self._ctx, query)).entries
+        entries = self.index_entries(user=user, since=since, limit=limit)
         return [e for e in entries if isinstance(e, SessionInfo)]
+
+    def index_entries(
+        self,
+        *,
+        user: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SessionInfo | SkippedEntry]:
+        """`listing` with the index entries that name no session: each a `SkippedEntry`.
+
+        For commands that go through every session (``lgrs stats``, ``export
+        --all``) and report what they skipped, as ``lgrs sessions`` does.
+        """
+        query = SessionQuery(user=user, since=since, limit=limit)
+        return self._run(index_flow(self._ctx, query)).entries
 
     def session_ids(self, *, user: str | None = None, since: datetime | None = None) -> list[str]:
         """Ids of the sessions in the index, newest first, unreadable ones included."""
@@ -745,8 +759,13 @@ class Browser:
             yield key.decode() if isinstance(key, bytes) else str(key)
 
     def stats(self) -> dict[str, Any]:
-        """Sessions, checkpoints, keys and memory under the prefix, plus server facts."""
-        infos = self.listing()
+        """Sessions, checkpoints, keys and memory under the prefix, plus server facts.
+
+        ``errors`` lists the sessions that cannot be read; ``skippedEntries``
+        the sessions-index entries that are not UTF-8 (no session to count).
+        """
+        entries = self.index_entries()
+        infos = [e for e in entries if isinstance(e, SessionInfo)]
         counts = self._run(counts_flow(self._ctx, [i.thread_id for i in infos]))
         keys = list(self.scan_keys())
         usage = self.pipeline([("MEMORY", "USAGE", k) for k in keys])
@@ -771,6 +790,7 @@ class Browser:
                 "dbsize": _ok(dbsize, None),
             },
             "errors": [{"sessionId": i.thread_id, "error": i.error} for i in infos if i.error],
+            "skippedEntries": [e.to_report() for e in entries if isinstance(e, SkippedEntry)],
         }
 
     def doctor(self, *, sample: int = 1000) -> list[Finding]:

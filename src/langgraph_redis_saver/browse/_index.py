@@ -134,6 +134,10 @@ class SkippedEntry:
             "error": self.error,
         }
 
+    def to_report(self) -> dict[str, Any]:
+        """The ``skippedEntries`` item of ``lgrs stats --json`` and ``export --all --json``."""
+        return {"entry": self.shown, "updatedAt": iso(self.updated_at), "error": self.error}
+
 
 @dataclass(frozen=True)
 class IndexPage:

@@ -355,7 +355,8 @@ def export(
     With --all, one file per session in the --output directory (named
     <readable-part>-<hash of the id>.<format>; existing files and symlinks are
     never written through) and a progress bar on a terminal; a session that
-    cannot be read or written is reported and the others are still exported;
+    cannot be read or written is reported and the others are still exported,
+    and so is a sessions-index entry that is not UTF-8 (as in lgrs sessions);
     --json then prints a summary of the files. CSV cells that start like a
     formula get a leading ' (--raw-csv keeps them as stored).
 
@@ -402,10 +403,18 @@ def export(
                 "files": [{**entry, **({"legacy": True} if doc.get("legacy") else {})}],
                 "skipped": [],
                 "errors": [],
+                "skippedEntries": [],
             }
         else:
             assert target is not None
-            infos = b.listing(user=user, since=since)
+            from langgraph_redis_saver._admin import SessionInfo
+            from langgraph_redis_saver.browse import SkippedEntry
+
+            entries = b.index_entries(user=user, since=since)
+            infos = [e for e in entries if isinstance(e, SessionInfo)]
+            strays = [e.to_report() for e in entries if isinstance(e, SkippedEntry)]
+            for stray in strays:
+                _warn(stray["error"])  # as `lgrs sessions` does; they name no session to export
             ids = [i.thread_id for i in infos]
             unreadable = {i.thread_id: i.error for i in infos if i.error}
             exports = b.iter_exports(ids, unreadable=unreadable, **options)
@@ -422,6 +431,7 @@ def export(
             summary = _export_all(
                 exports, total, target, fmt, raw_csv, overwrite, timed=timed, bar=bar
             )
+            summary["skippedEntries"] = strays
     for failed in summary["errors"]:
         _warn(f"session {failed['sessionId']!r} not exported: {failed['error']}")
     if settings.as_json:
@@ -432,6 +442,9 @@ def export(
     note = f" ({pickled} of them legacy pickled)" if pickled and all_sessions else ""
     note += f"; skipped {len(skipped)} with no turns in range or gone" if skipped else ""
     note += f"; {len(failures)} failed (see above)" if failures else ""
+    if strays := summary["skippedEntries"]:
+        word = "entry" if len(strays) == 1 else "entries"
+        note += f"; {len(strays)} index {word} skipped (not UTF-8, see the warnings)"
     plural = "s" if len(files) != 1 else ""
     click.echo(f"exported {len(files)} session{plural} to {inert(target)}{note}", err=True)
 
@@ -564,7 +577,9 @@ def stats(settings: Settings) -> None:
     """Count sessions, checkpoints, keys and memory under the prefix.
 
     Scans the keys under the prefix (SCAN, never KEYS) and sums MEMORY
-    USAGE; memory is shown as '-' where MEMORY is not allowed.
+    USAGE; memory is shown as '-' where MEMORY is not allowed. Sessions that
+    cannot be read and sessions-index entries that are not UTF-8 are
+    reported (a warning each), as lgrs sessions does.
     """
     from . import output
 
@@ -572,6 +587,8 @@ def stats(settings: Settings) -> None:
         result = b.stats()
     for failed in result["errors"]:
         _warn(f"session {failed['sessionId']!r} cannot be read: {failed['error']}")
+    for skipped in result["skippedEntries"]:
+        _warn(skipped["error"])
     if settings.as_json:
         output.echo_json(result)
     else:

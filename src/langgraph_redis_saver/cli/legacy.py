@@ -1,12 +1,13 @@
-"""Legacy pickled sessions in ``lgrs export``, ``history`` and ``delete``.
+"""Legacy pickled sessions in ``lgrs show``, ``export``, ``history`` and ``delete``.
 
 Legacy sessions are the pickled ones of the store this saver replaces
-(docs/migration.md). ``export`` reads them through the restricted unpickler
-of `langgraph_redis_saver.legacy` (nothing a pickle names is imported or
-run); ``history`` and ``delete`` only look at the first and last bytes of
-values (`~langgraph_redis_saver.legacy._store.probe_pickles`) and never
-unpickle anything. The legacy package is imported inside the functions, so
-other commands never load it.
+(docs/migration.md). ``show`` and ``export`` read them through the restricted
+unpickler of `langgraph_redis_saver.legacy` (nothing a pickle names is
+imported or run); ``history`` and ``delete`` only look at the first and last
+bytes of values (`~langgraph_redis_saver.legacy._store.probe_pickles`) and
+never unpickle anything. ``lgrs serve`` calls the same functions, so its pages
+say what these commands print. The legacy package is imported inside the
+functions, so other commands never load it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,14 +24,57 @@ from langgraph_redis_saver.browse import Browser, one_line
 from langgraph_redis_saver.cli.sanitize import inert
 from langgraph_redis_saver.errors import SessionNotFoundError
 
+if TYPE_CHECKING:
+    from langgraph_redis_saver.browse import Conversation
+    from langgraph_redis_saver.legacy import LegacyState
+
 __all__ = [
     "DeletePlan",
     "export_legacy",
+    "legacy_conversation",
     "legacy_exports",
     "legacy_history",
+    "migrate_commands",
+    "no_timeline",
     "plan_delete",
     "run_delete",
 ]
+
+
+def _not_found(session: str) -> SessionNotFoundError:
+    return SessionNotFoundError(f"session {session!r} not found (it does not exist or has expired)")
+
+
+def migrate_commands(session: str) -> list[str]:
+    """The commands that convert one legacy session, dry run first (`session` shell-quoted)."""
+    quoted = shlex.quote(session)
+    return [f"lgrs migrate --from-pickle --session {quoted}{x}" for x in (" --dry-run", "")]
+
+
+# -- show --------------------------------------------------------------------------------
+
+
+def legacy_conversation(b: Browser, session: str) -> tuple[LegacyState, Conversation]:
+    """The ``lgrs show`` view of the legacy session `session`, and the state it was read from.
+
+    Raises:
+        SessionNotFoundError: there is no legacy session of that id either.
+        LegacyPickleError: its pickle is corrupted, too big or not a session.
+    """
+    from langgraph_redis_saver.legacy._migrate import read_legacy_session
+    from langgraph_redis_saver.legacy._unpickle import LegacyPickleError
+    from langgraph_redis_saver.legacy._view import legacy_conversation as conversation
+
+    try:
+        state = read_legacy_session(b.client, b.keys, session)
+    except LegacyPickleError as exc:
+        raise LegacyPickleError(
+            f"legacy pickled session {session!r} cannot be shown: {exc}"
+        ) from None
+    if state is None:
+        raise _not_found(session)
+    return state, conversation(state, b.channel)
+
 
 Export = tuple[str, dict[str, Any] | None, str | None]
 """``(session id, export document or None, error or None)``, as `Browser.iter_exports`."""
@@ -57,9 +101,7 @@ def export_legacy(b: Browser, session: str, options: dict[str, Any]) -> dict[str
             f"legacy pickled session {session!r} cannot be exported: {exc}"
         ) from None
     if state is None:
-        raise SessionNotFoundError(
-            f"session {session!r} not found (it does not exist or has expired)"
-        )
+        raise _not_found(session)
     return legacy_export(state, b.channel, **options)
 
 
@@ -118,34 +160,48 @@ def legacy_exports(
 # -- history -----------------------------------------------------------------------------
 
 
+def no_timeline(b: Browser, session: str) -> dict[str, Any] | None:
+    """What ``lgrs history`` says of a legacy pickled session; None when `session` is not one.
+
+    ``{sessionId, legacy: true, error, show, migrate}``: it has no checkpoint
+    timeline, and the commands that show and convert it. Nothing is unpickled
+    (`~langgraph_redis_saver.legacy._store.pickle_heads` probes the values).
+    """
+    from langgraph_redis_saver.legacy._store import pickle_heads
+
+    if not pickle_heads(b.client, b.keys, session):
+        return None
+    error = (
+        f"session {session!r} is a legacy pickled session: it has no checkpoint timeline "
+        "(the store this saver replaces kept only each session's latest state, in one pickle)"
+    )
+    return {
+        "sessionId": session,
+        "legacy": True,
+        "error": error,
+        "show": f"lgrs show {shlex.quote(session)}",
+        "migrate": migrate_commands(session),
+    }
+
+
 def legacy_history(settings: Any, b: Browser, session: str) -> bool:
     """If `session` is a legacy pickled session, say it has no timeline and exit with 1.
 
     Returns False (and prints nothing) when it is not one; nothing is unpickled.
     """
-    from langgraph_redis_saver.legacy._store import pickle_heads
-
     from . import output
 
-    if not pickle_heads(b.client, b.keys, session):
+    said = no_timeline(b, session)
+    if said is None:
         return False
-    quoted = shlex.quote(session)
-    show = f"lgrs show {quoted}"
-    migrate = [f"lgrs migrate --from-pickle --session {quoted}{x}" for x in (" --dry-run", "")]
-    error = (
-        f"session {session!r} is a legacy pickled session: it has no checkpoint timeline "
-        "(the store this saver replaces kept only each session's latest state, in one pickle)"
-    )
     if settings.as_json:
-        output.echo_json(
-            {"sessionId": session, "legacy": True, "error": error, "show": show, "migrate": migrate}
-        )
+        output.echo_json(said)
     else:
         lines = [
-            f"Error: {error}",
-            f"  show it: {show}",
+            f"Error: {said['error']}",
+            f"  show it: {said['show']}",
             "  convert it into checkpoints (then it has a timeline), dry run first:",
-            *(f"    {m}" for m in migrate),
+            *(f"    {m}" for m in said["migrate"]),
         ]
         for line in lines:
             click.echo(inert(line, one_line=True), err=True)

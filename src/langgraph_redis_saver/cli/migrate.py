@@ -20,7 +20,7 @@ from rich.text import Text
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver._urls import mask_url
-from langgraph_redis_saver.browse import Browser, SessionNotFoundError
+from langgraph_redis_saver.browse import Browser
 from langgraph_redis_saver.browse._doctor import Finding
 from langgraph_redis_saver.cli import output
 from langgraph_redis_saver.cli._common import Settings, browse, errors, output_options
@@ -48,16 +48,11 @@ def show_legacy(settings: Settings, b: Browser, session: str, *, full: bool, tai
 
     Raises:
         SessionNotFoundError: there is no legacy session of that id either.
+        LegacyPickleError: its pickle is corrupted, too big or not a session.
     """
-    from langgraph_redis_saver.legacy._migrate import read_legacy_session
-    from langgraph_redis_saver.legacy._view import legacy_conversation
+    from .legacy import legacy_conversation
 
-    state = read_legacy_session(b.client, b.keys, session)
-    if state is None:
-        raise SessionNotFoundError(
-            f"session {session!r} not found (it does not exist or has expired)"
-        )
-    conv = legacy_conversation(state, b.channel)
+    state, conv = legacy_conversation(b, session)
     if settings.as_json:
         output.echo_json({**conv.to_dict(), "legacy": True})
         return
@@ -74,24 +69,11 @@ def show_legacy(settings: Settings, b: Browser, session: str, *, full: bool, tai
 
 def sessions_legacy(settings: Settings, b: Browser, limit: int) -> None:
     """``lgrs sessions --legacy``: the pickled sessions under the prefix (SCAN)."""
-    from langgraph_redis_saver.legacy._migrate import parse_legacy
-    from langgraph_redis_saver.legacy._store import find_legacy_sessions, read_legacy_value
-    from langgraph_redis_saver.legacy._unpickle import LegacyPickleError
-    from langgraph_redis_saver.legacy._view import legacy_row
+    from langgraph_redis_saver.legacy._store import find_legacy_sessions
+    from langgraph_redis_saver.legacy._view import legacy_rows
 
     found = find_legacy_sessions(b.client, b.keys)
-    rows = []
-    for item in found[: limit or None]:
-        value, ttl_ms = read_legacy_value(b.client, item.key)
-        state, error = None, None
-        if value is None:
-            error = "expired"
-        else:
-            try:
-                state = parse_legacy(item.session_id, value, ttl_ms=ttl_ms)
-            except LegacyPickleError as exc:
-                error = f"unreadable: {exc}"
-        rows.append(legacy_row(item, state, error))
+    rows = legacy_rows(b.client, found[: limit or None])
     if settings.as_json:
         output.echo_json([r.to_dict() for r in rows])
         return

@@ -535,10 +535,15 @@ def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    for label, value in (
+    rows = [
         ("server", f"{where} (Redis {server['version']})"),
         ("prefix", stats["prefix"]),
         ("sessions", str(stats["sessions"])),
+    ]
+    if skipped := len(stats.get("skippedEntries") or ()):
+        entries = "entry" if skipped == 1 else "entries"
+        rows.append(("skipped", f"{skipped} index {entries} (not UTF-8, see the warnings)"))
+    rows += [
         ("checkpoints", f"{stats['checkpoints']} ({stats['rootCheckpoints']} in root graphs)"),
         ("namespaces", str(stats["namespaces"])),
         ("keys", f"{stats['keys']} of {server['dbsize']} in the database"),
@@ -548,7 +553,8 @@ def render_stats(out: Console, stats: Mapping[str, Any], where: str) -> None:
             f"{human_bytes(server['maxmemory']) if server['maxmemory'] else 'no limit'}"
             f", policy {server['maxmemoryPolicy']}",
         ),
-    ):
+    ]
+    for label, value in rows:
         table.add_row(label, safe(value))
     out.print(table)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -12,11 +13,19 @@ from pydantic import BaseModel
 from langgraph_redis_saver.browse._export import export_document
 from langgraph_redis_saver.browse._plain import Conversation, iso, parse_iso, turn
 
-from ._migrate import LegacyState
-from ._store import LegacySession
-from ._unpickle import LegacyObject
+from ._migrate import LegacyState, parse_legacy
+from ._store import LegacySession, read_legacy_bounded
+from ._unpickle import MAX_BYTES, LegacyObject, LegacyPickleError
 
-__all__ = ["LegacyRow", "legacy_conversation", "legacy_export", "plain", "updated_at", "user_of"]
+__all__ = [
+    "LegacyRow",
+    "legacy_conversation",
+    "legacy_export",
+    "legacy_rows",
+    "plain",
+    "updated_at",
+    "user_of",
+]
 
 LEGACY_CHECKPOINT = "(legacy pickle)"
 
@@ -152,3 +161,28 @@ def legacy_row(found: LegacySession, state: LegacyState | None, error: str | Non
         bytes=found.size,
         status=status,
     )
+
+
+def legacy_rows(client: Any, found: Sequence[LegacySession]) -> list[LegacyRow]:
+    """The rows of ``lgrs sessions --legacy`` (and of ``lgrs serve``'s legacy list) for `found`.
+
+    Each pickle is read through the restricted reader, at most `MAX_BYTES`
+    of it (a bigger one is never fetched whole), one round trip each. A
+    pickle that cannot be read is its row's status (``unreadable: ...``),
+    never the listing's error.
+    """
+    rows = []
+    for item in found:
+        state, error = None, None
+        try:
+            value, ttl_ms = read_legacy_bounded(client, item.key, MAX_BYTES)
+            if value is None:
+                error = "expired"
+            else:
+                state = parse_legacy(item.session_id, value, ttl_ms=ttl_ms)
+        except LegacyPickleError as exc:
+            error = f"unreadable: {exc}"
+        except RecursionError:
+            error = "unreadable: a stored value is nested too deeply to read"
+        rows.append(legacy_row(item, state, error))
+    return rows

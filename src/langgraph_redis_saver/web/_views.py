@@ -2,7 +2,9 @@
 
 Kept apart from the routes so that the shapes can be tested without a
 browser: the rows of the sessions page (from `Browser.session_page`, the
-listing ``lgrs sessions`` prints), and the chat bubbles of a conversation.
+listing ``lgrs sessions`` prints), the rows of the legacy sessions page (the
+listing ``lgrs sessions --legacy`` prints), and the chat bubbles of a
+conversation.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph_redis_saver.browse import Browser, SessionPage, SessionSummary, SkippedEntry
 from langgraph_redis_saver.cli.sanitize import inert
 
+if TYPE_CHECKING:
+    from langgraph_redis_saver.legacy._view import LegacyRow
+
 __all__ = [
     "Bubble",
+    "LegacyLine",
+    "LegacyListing",
     "Listing",
     "Row",
     "bubbles",
+    "list_legacy",
     "list_sessions",
     "pretty",
     "problem_status",
@@ -147,6 +155,70 @@ def list_sessions(
         page=page,
         pages=pages,
         per_page=per_page,
+    )
+
+
+# -- legacy sessions page --------------------------------------------------------------
+
+
+@dataclass
+class LegacyLine:
+    """One row of the legacy sessions table: a row of ``lgrs sessions --legacy``."""
+
+    row: LegacyRow
+    badge: str
+    """The status's first word: ``legacy``, ``migrating``, ``refused``, ``unreadable``,
+    ``expired`` or ``ambiguous`` (the column ``lgrs sessions --legacy`` prints)."""
+    why: str | None
+    """The rest of the status (what was refused, why it is unreadable), if any."""
+
+    @classmethod
+    def of(cls, row: LegacyRow) -> LegacyLine:
+        badge, _, why = row.status.partition(":")
+        return cls(row, badge, why.strip() or None)
+
+
+@dataclass
+class LegacyListing:
+    """One page of the legacy pickled sessions, and what produced it."""
+
+    lines: list[LegacyLine]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    ambiguous: list[str]
+    """Keys of the legacy sessions whose id holds ``:`` or is empty (on any page)."""
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def list_legacy(
+    browser: Browser, *, search: str = "", page: int = 1, per_page: int = 50
+) -> LegacyListing:
+    """One page of the legacy pickled sessions, the rows ``lgrs sessions --legacy`` prints.
+
+    Found by SCAN of the prefix (`find_legacy_sessions`, sorted by id; never
+    unpickled), searched by part of the id; only the pickles of the page
+    are read, by the restricted reader ``lgrs`` uses (`legacy_rows`). A page
+    past the end shows the last one.
+    """
+    from langgraph_redis_saver.legacy._store import find_legacy_sessions
+    from langgraph_redis_saver.legacy._view import legacy_rows
+
+    found = find_legacy_sessions(browser.client, browser.keys)
+    if search:
+        needle = search.casefold()
+        found = [f for f in found if needle in f.session_id.casefold()]
+    pages = max(1, -(-len(found) // per_page))
+    page = min(max(page, 1), pages)
+    shown = found[(page - 1) * per_page : page * per_page]
+    return LegacyListing(
+        lines=[LegacyLine.of(r) for r in legacy_rows(browser.client, shown)],
+        total=len(found),
+        page=page,
+        pages=pages,
+        per_page=per_page,
+        ambiguous=[f.key for f in found if f.ambiguous],
     )
 
 

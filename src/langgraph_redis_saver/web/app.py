@@ -3,9 +3,12 @@
 Pages are rendered on the server by Jinja2 with autoescape on; the only
 script is ``static/app.js`` (live refresh), and the Content-Security-Policy
 allows nothing else. Every read goes through `Browser`, the layer the
-``lgrs`` commands use, so the pages show what ``lgrs`` prints. The only
-write is ``POST /delete``, mounted with ``allow_delete`` and guarded by a
-CSRF token.
+``lgrs`` commands use, so the pages show what ``lgrs`` prints. Legacy
+pickled sessions (the store this saver replaces) are read by the functions
+behind ``lgrs sessions --legacy``, ``show``, ``history``, ``export`` and
+``delete`` (`langgraph_redis_saver.cli.legacy`: a restricted unpickler that
+runs nothing). The only write is ``POST /delete``, mounted with
+``allow_delete`` and guarded by a CSRF token.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from langgraph_redis_saver.browse import (
     export_rows,
     one_line,
 )
-from langgraph_redis_saver.cli import output
-from langgraph_redis_saver.errors import RedisSaverError
+from langgraph_redis_saver.cli import legacy, output
+from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError
 
 from . import _views
 from ._guard import Guard, allowed_hosts, same
@@ -149,6 +152,8 @@ def _since(text: str) -> datetime | None:
 
 
 def sessions_page(request: Request) -> Response:
+    if _arg(request, "legacy"):
+        return legacy_sessions_page(request)
     site = _site(request)
     params = {
         "q": _arg(request, "q").strip(),
@@ -180,6 +185,24 @@ def sessions_page(request: Request) -> Response:
     )
 
 
+def legacy_sessions_page(request: Request) -> Response:
+    """``/?legacy=1``: the legacy pickled sessions, as ``lgrs sessions --legacy`` lists them.
+
+    Like the command, a view of its own (it needs a SCAN of the prefix), not
+    rows mixed into the sessions index's listing.
+    """
+    per_page = _int(request, "per", PER_PAGE, 1, MAX_PER_PAGE)
+    search = _arg(request, "q").strip()
+    listing = _views.list_legacy(
+        _site(request).browser,
+        search=search,
+        page=_int(request, "page", 1, 1, 10**9),
+        per_page=per_page,
+    )
+    listing.params = {"q": search, "per": "" if per_page == PER_PAGE else str(per_page)}
+    return _page(request, "legacy.html", title="Legacy pickled sessions", listing=listing)
+
+
 def _session_args(request: Request) -> tuple[str, str]:
     session = _required(request, "id")
     ns = _arg(request, "ns")
@@ -192,9 +215,14 @@ def session_page(request: Request) -> Response:
     b = _site(request).browser
     session, ns = _session_args(request)
     cp = _arg(request, "cp") or None
-    if cp:
-        cp = b.resolve_checkpoint(session, cp, ns=ns)
-    conv = b.conversation(session, ns=ns, checkpoint_id=cp)
+    try:
+        if cp:
+            cp = b.resolve_checkpoint(session, cp, ns=ns)
+        conv = b.conversation(session, ns=ns, checkpoint_id=cp)
+    except (SessionNotFoundError, LegacySessionError):
+        if ns or cp:
+            raise
+        return _legacy_session_page(request, session)  # a pickled session of the replaced store?
     nkeys, nbytes = b.session_sizes([session]).get(session, (0, None))
     return _page(
         request,
@@ -209,10 +237,38 @@ def session_page(request: Request) -> Response:
     )
 
 
+def _legacy_session_page(request: Request, session: str) -> Response:
+    """A legacy pickled session, as ``lgrs show`` shows it (read-only, never live).
+
+    Raises:
+        SessionNotFoundError: not a legacy session either.
+        LegacyPickleError: its pickle is corrupted, too big or not a session.
+    """
+    state, conv = legacy.legacy_conversation(_site(request).browser, session)
+    return _page(
+        request,
+        "session.html",
+        title=session,
+        conv=conv,
+        bubbles=_views.bubbles(conv.turns),
+        at=None,
+        keys=None,
+        bytes=state.size,
+        legacy={"refused": state.refused, "migrate": legacy.migrate_commands(session)},
+    )
+
+
 def timeline_page(request: Request) -> Response:
     b = _site(request).browser
     session, ns = _session_args(request)
-    rows = b.timeline(session, ns=ns)
+    try:
+        rows = b.timeline(session, ns=ns)
+    except (SessionNotFoundError, LegacySessionError):
+        said = None if ns else legacy.no_timeline(b, session)
+        if said is None:
+            raise
+        # What `lgrs history` says of a legacy session (it exits with 1 there).
+        return _page(request, "no_timeline.html", 404, title=f"Timeline of {session}", said=said)
     everything = bool(_arg(request, "all"))
     return _page(
         request,
@@ -255,7 +311,10 @@ def diff_page(request: Request) -> Response:
 
 
 def doctor_page(request: Request) -> Response:
-    findings = _site(request).browser.doctor()
+    from langgraph_redis_saver.cli.migrate import doctor_finding  # as `lgrs doctor` does
+
+    b = _site(request).browser
+    findings = [*b.doctor(), doctor_finding(b)]
     failed = any(f.severity == "error" for f in findings)
     return _page(request, "doctor.html", title="Doctor", findings=findings, failed=failed)
 
@@ -266,13 +325,16 @@ def export(request: Request) -> Response:
     fmt = _arg(request, "format", "json")
     if fmt not in ("json", "csv"):
         raise HTTPException(400, "format must be json or csv")
-    doc = b.export(
-        session,
-        since=_since(_arg(request, "since")),
-        until=_since(_arg(request, "until")),
-        metadata=_arg(request, "metadata", "on") != "off",
-        redacted=bool(_arg(request, "redact")),
-    )
+    options: dict[str, Any] = {
+        "since": _since(_arg(request, "since")),
+        "until": _since(_arg(request, "until")),
+        "metadata": _arg(request, "metadata", "on") != "off",
+        "redacted": bool(_arg(request, "redact")),
+    }
+    try:
+        doc = b.export(session, **options)
+    except (SessionNotFoundError, LegacySessionError):
+        doc = legacy.export_legacy(b, session, options)  # as `lgrs export` does
     if fmt == "csv":
         buffer = io.StringIO()
         output.write_csv(export_rows(doc), CSV_COLUMNS, buffer)
@@ -315,11 +377,9 @@ async def delete(request: Request) -> Response:
     session = form.get("id", "")
     if not session or form.get("confirm") != session:
         raise HTTPException(400, "type the session id into the box to confirm the delete")
-    if not await run_in_threadpool(site.browser.exists, session):
-        raise SessionNotFoundError(
-            f"session {session!r} not found (it does not exist or has expired)"
-        )
-    await run_in_threadpool(site.browser.saver.clear_session, session)
+    # What `lgrs delete SESSION` deletes: its checkpoints, or a legacy session's pickles.
+    plan = await run_in_threadpool(legacy.plan_delete, site.browser, [session], where=site.where)
+    await run_in_threadpool(legacy.run_delete, site.browser, plan, everything=False)
     return RedirectResponse(_link("/", deleted=session), status_code=303)
 
 
