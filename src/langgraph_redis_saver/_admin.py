@@ -26,7 +26,7 @@ from ._core import (
     unindex_runs,
 )
 from ._drive import Batch, Command, Flow, Scan
-from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_typed
+from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_value
 from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
@@ -82,9 +82,14 @@ def delta_history_flow(
                 collected[write[1]].append(write)
         for i in range(0, len(raw_seeds), 2):
             channel = by_escaped[raw_seeds[i].decode()]
-            if raw_seeds[i + 1] is not None:
+            # The seed's blob, then the bases of a list link: a list channel
+            # stored (as links) before it became a DeltaChannel.
+            found = raw_seeds[i + 1]
+            blobs = {found[j].decode(): found[j + 1] for j in range(0, len(found), 2)}
+            suffix, raw = found[0].decode(), found[1]
+            if raw is not None:
                 seeds[channel] = ctx.serde.loads_typed(
-                    unpack_typed(raw_seeds[i + 1], ns.blob_prefix + raw_seeds[i].decode())
+                    unpack_value(raw, ns.blob_prefix + suffix, blobs)
                 )
             remaining.discard(channel)
     result: dict[str, DeltaChannelHistory] = {}

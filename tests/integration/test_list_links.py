@@ -6,15 +6,18 @@ link that rebuilt the wrong list would show as a different state.
 
 from __future__ import annotations
 
+import operator
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import redis
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
+from langgraph.channels import DeltaChannel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 from test_saver import checkpoint, config, meta
+from typing_extensions import TypedDict
 
 from langgraph_redis_saver import CheckpointCorruptedError, RedisCheckpointSaver
 from langgraph_redis_saver._lists import LINK, MAX_CHAIN, rebuild
@@ -40,17 +43,23 @@ async def turn(graph: Any, cfg: dict[str, Any], mode: str, payload: Any) -> None
         await graph.ainvoke(payload, cfg)
 
 
-async def history(graph: Any, cfg: dict[str, Any], mode: str) -> list[Any]:
+async def history(
+    graph: Any, cfg: dict[str, Any], mode: str, channel: str = "messages"
+) -> list[Any]:
     if mode == "sync":
         snaps = list(graph.get_state_history(cfg))
     else:
         snaps = [s async for s in graph.aget_state_history(cfg)]
+    if channel != "messages":
+        return [s.values.get(channel) for s in snaps]
     return [[(type(m).__name__, m.id, m.content) for m in s.values["messages"]] for s in snaps]
 
 
-def messages_blobs(redis_url: str, saver: RedisCheckpointSaver, thread: str) -> dict[bytes, bytes]:
+def messages_blobs(
+    redis_url: str, saver: RedisCheckpointSaver, thread: str, channel: str = "messages"
+) -> dict[bytes, bytes]:
     r = redis.Redis.from_url(redis_url)
-    pattern = saver.keys.namespace(thread, "").blob_prefix + "messages:*"
+    pattern = saver.keys.namespace(thread, "").blob_prefix + f"{channel}:*"
     try:
         return {k: r.get(k) for k in r.scan_iter(match=pattern.replace("%", "[%]"))}
     finally:
@@ -236,3 +245,46 @@ async def test_list_links_compressed_with_compress_threshold(
         assert any(v[:5] == b"lgrs\x03" for v in blobs.values())  # compressed links
         assert any(v[:5] == b"lgrs\x02" for v in blobs.values())  # small ones are not
         assert await history(ours, cfg, mode) == await history(theirs, cfg, mode)
+
+
+class ListState(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def extend(state: list[str], writes: list[list[str]]) -> list[str]:
+    return [*state, *(item for write in writes for item in write)]
+
+
+class DeltaListState(TypedDict):
+    log: Annotated[list[str], DeltaChannel(extend)]
+
+
+def logger(schema: Any, checkpointer: Any) -> Any:
+    builder = StateGraph(schema)
+    builder.add_node("step", lambda s: {"log": [f"out{len(s['log'])}"]})
+    builder.add_edge(START, "step")
+    return builder.compile(checkpointer=checkpointer)
+
+
+@pytest.mark.parametrize("threshold", [None, 64], ids=["raw", "compressed"])
+async def test_list_link_is_the_seed_when_a_channel_becomes_a_delta_channel(
+    redis_url: str, prefix: str, mode: str, threshold: int | None
+) -> None:
+    """A list channel (stored as links) switched to `DeltaChannel`: LangGraph rebuilds
+    it from the last value stored before the switch, read by `get_delta_channel_history`."""
+    async with RedisCheckpointSaver.from_url(
+        redis_url, key_prefix=prefix, compress_threshold=threshold
+    ) as saver:
+        cfg = {"configurable": {"thread_id": "migrated"}}
+        graphs = {"ours": saver, "theirs": InMemorySaver()}
+        for schema, turns in ((ListState, range(6)), (DeltaListState, range(6, 8))):
+            for checkpointer in graphs.values():
+                graph = logger(schema, checkpointer)
+                for i in turns:
+                    await turn(graph, cfg, mode, {"log": [f"in{i}"]})
+        blobs = messages_blobs(redis_url, saver, "migrated", channel="log")
+        assert any(v[4:5] in (LINK, b"\x03") for v in blobs.values())  # the seed is a link
+        ours, theirs = (logger(DeltaListState, c) for c in graphs.values())
+        expected = await history(theirs, cfg, mode, channel="log")
+        assert len(expected[0]) == 16
+        assert await history(ours, cfg, mode, channel="log") == expected

@@ -7,7 +7,9 @@
 -- ARGV[4]  checkpoint_id   the checkpoint whose ancestors to walk, '' for the newest
 -- ARGV[..] channels*       escaped channel names
 -- Returns one entry per ancestor visited, nearest first:
---   {id, {write envelopes}, {escaped channel, seed value, ...}}
+--   {id, {write envelopes}, {escaped channel, {suffix, value, ...}, ...}}
+-- where a seed's {suffix, value, ...} is its blob, then the bases its list
+-- link leads to (a list channel stored before it became a DeltaChannel).
 -- A channel's walk ends at the nearest ancestor that stores a value for it
 -- (that ancestor's own writes still count); the target's writes do not. Each
 -- record is visited at most once: a `parent` cycle is an error, not a hang.
@@ -40,10 +42,10 @@ while cur and left > 0 do
   if not rec[3] then break end
   local seeds = {}
   for ech in pairs(remaining) do
-    local suffix = blob_of(rec[2], ech)
-    if suffix then
+    local found = channel_blobs(rec[2], ech, blob_prefix)
+    if #found > 0 then
       seeds[#seeds + 1] = ech
-      seeds[#seeds + 1] = redis.call('GET', blob_prefix .. suffix)
+      seeds[#seeds + 1] = found
     end
   end
   for i = 1, #seeds, 2 do

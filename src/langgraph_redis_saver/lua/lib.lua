@@ -65,6 +65,24 @@ function blob_of(field, ech)
   return nil
 end
 
+-- The blobs a record lists for the channel whose escaped name is `ech`, as
+-- {suffix, value, ...}: its value first, then the bases its list link leads
+-- to (key-schema.md, "List links"), at most 257 (a reader follows at most
+-- 256 links: _lists.READ_LIMIT). Empty when the record has no value for it.
+function channel_blobs(field, ech, blob_prefix)
+  local p = ech .. ':'
+  local list = blob_list(field)
+  local out = {}
+  for i = 1, #list do
+    if string.sub(list[i], 1, #p) == p then
+      out[#out + 1] = list[i]
+      out[#out + 1] = redis.call('GET', blob_prefix .. list[i])
+      if #out >= 514 then break end
+    end
+  end
+  return out
+end
+
 -- The blob keys and values a record lists, for reading it. A record lists
 -- one blob per channel that has a value, each once, as `<CH>:<VER>` (escaped
 -- parts never hold ':'); at most 10000 (documented in docs/key-schema.md). A
