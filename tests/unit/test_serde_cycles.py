@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
 from langgraph_redis_saver import SafeMsgpackSerializer
+from langgraph_redis_saver.errors import UnsafeTypeError
 from langgraph_redis_saver.serde import _wire
 from support.garbage import cyclic_garbage
 
@@ -54,4 +56,17 @@ def test_counting_objects_leaves_no_cyclic_garbage() -> None:
     packed = SafeMsgpackSerializer().dumps_typed(state())[1][1:]
     with cyclic_garbage() as found:
         assert _wire.count_objects(packed) > 2000
+    assert not found, found
+
+
+def test_refused_value_leaves_no_cyclic_garbage() -> None:
+    """The error that names every unstorable path walks the value without a cycle."""
+    serde = SafeMsgpackSerializer()
+    value = {"plan": {"steps": [1, {"callback": print}]}, "state": state()}
+    with pytest.raises(UnsafeTypeError, match=r"value\['plan'\]\['steps'\]\[1\]\['callback'\]"):
+        serde.dumps_typed(value)  # warm up
+    with cyclic_garbage() as found:
+        for _ in range(3):
+            with pytest.raises(UnsafeTypeError):
+                serde.dumps_typed(value)
     assert not found, found

@@ -19,27 +19,33 @@ _MAX_DEPTH: Final = 200
 def unstorable_paths(obj: Any, storable: Callable[[Any], bool]) -> list[tuple[str, str]]:
     """Return `(path, type name)` of each value that `storable` rejects, in order."""
     found: list[tuple[str, str]] = []
-    seen: set[int] = set()
-
-    def walk(value: Any, path: str, depth: int) -> None:
-        if len(found) >= _MAX_FOUND or depth > _MAX_DEPTH or id(value) in seen:
-            return
-        children = _children(value)
-        if children is None:
-            if not storable(value):
-                cls = type(value)
-                found.append((path, f"{cls.__module__}.{cls.__qualname__}"))
-            return
-        if not storable(value):
-            cls = type(value)
-            found.append((path, f"{cls.__module__}.{cls.__qualname__}"))
-            return
-        seen.add(id(value))
-        for suffix, child in children:
-            walk(child, path + suffix, depth + 1)
-
-    walk(obj, "value", 0)
+    # A module-level walk, not a closure that calls itself: that closure would
+    # reach itself through its own cell, a reference cycle left for the GC by
+    # every refused write (tests/unit/test_serde_cycles.py).
+    _walk(obj, "value", 0, found, set(), storable)
     return found
+
+
+def _walk(
+    value: Any,
+    path: str,
+    depth: int,
+    found: list[tuple[str, str]],
+    seen: set[int],
+    storable: Callable[[Any], bool],
+) -> None:
+    if len(found) >= _MAX_FOUND or depth > _MAX_DEPTH or id(value) in seen:
+        return
+    children = _children(value)
+    if not storable(value):
+        cls = type(value)
+        found.append((path, f"{cls.__module__}.{cls.__qualname__}"))
+        return
+    if children is None:
+        return
+    seen.add(id(value))
+    for suffix, child in children:
+        _walk(child, path + suffix, depth + 1, found, seen, storable)
 
 
 def _children(value: Any) -> list[tuple[str, Any]] | None:
