@@ -1082,3 +1082,54 @@ class Color(str, enum.Enum):
 
 def test_unregistered_str_enum_keeps_its_type() -> None:
     assert roundtrip(SafeMsgpackSerializer(), Color.RED) is Color.RED
+
+
+class SubList(list):
+    def __iter__(self) -> Any:  # the stored items are the list's own, not these
+        raise AssertionError("not called")
+
+
+class SubDict(dict):
+    def items(self) -> Any:
+        raise AssertionError("not called")
+
+
+class SubInt(int):
+    pass
+
+
+class SubFloat(float):
+    pass
+
+
+class SubSet(set):
+    pass
+
+
+class SubFrozenset(frozenset):
+    pass
+
+
+class SubTuple(tuple):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (SubList([1, "a"]), [1, "a"]),
+        (SubDict(a=1, b=[2]), {"a": 1, "b": [2]}),
+        (SubInt(250), 250),
+        (SubFloat(0.5), 0.5),
+        (SubSet({1, 2}), {1, 2}),
+        (SubFrozenset({"x"}), frozenset({"x"})),
+        (SubTuple((1, 2)), (1, 2)),
+    ],
+    ids=["list", "dict", "int", "float", "set", "frozenset", "tuple"],
+)
+def test_builtin_subclasses_are_stored_as_their_base_type(value: Any, expected: Any) -> None:
+    """A subclass of a container or number that is not a data class has a data shape:
+    it is stored as its built-in base, as JsonPlusSerializer stores list, dict and int
+    subclasses, instead of being refused."""
+    back = roundtrip(SafeMsgpackSerializer(), {"v": value})["v"]
+    assert type(back) is type(expected) and back == expected

@@ -601,9 +601,28 @@ def _fallback(value: Any) -> Any:
         return str.__str__(value)
     if isinstance(value, bytes):
         return bytes(value)
+    # Any other subclass of a built-in container or number (data classes,
+    # Enums, NamedTuples and the table's OrderedDict, Counter... never get
+    # here) is stored as its base, as JsonPlusSerializer stores list, dict and
+    # int subclasses. Read through the base's own methods: the subclass's
+    # overrides (__iter__, items...) are not data.
+    for base, to_base in _BASES:
+        if isinstance(value, base):
+            return to_base(value)
     raise UnsafeTypeError(
         f"Cannot serialize a value of type {_type_name(value)!r}: it has no data shape."
     )
+
+
+_BASES: Final[tuple[tuple[type[Any], Callable[[Any], Any]], ...]] = (
+    (list, list.copy),
+    (dict, lambda value: dict(dict.items(value))),
+    (tuple, lambda value: tuple.__getitem__(value, slice(None))),
+    (set, set.copy),
+    (frozenset, frozenset.copy),
+    (int, int.__int__),
+    (float, float.__float__),
+)
 
 
 def _kind(kind: int) -> str:

@@ -143,7 +143,12 @@ def pack(
         if codec is None:
             codec = resolve(value)
             if codec is None:
-                return fallback(value)
+                # A stand-in msgpack packs natively, or a built-in of the
+                # table (a tuple or set subclass stored as its base).
+                value = fallback(value)
+                codec = encoders.get(type(value))
+                if codec is None:
+                    return value
         payload = codec.encode(value)
         if codec.raw:
             return _ext((codec.code, payload))
