@@ -424,43 +424,60 @@ class CallClock:
             self.saver.__dict__.pop(name, None)
 
 
-async def bench_concurrency(savers: Savers, n_sessions: int, turns: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, saver in savers.async_savers().items():
-        graph = chat_graph(saver)
-        tag = uuid.uuid4().hex[:6]
-
-        async def session(i: int, graph: Any = graph, tag: str = tag) -> None:
-            config = {"configurable": {"thread_id": f"conc-{tag}-{i}"}}
-            for turn in range(turns):
-                await graph.ainvoke(
-                    {"messages": [HumanMessage(f"q{turn}")]}, config, durability="sync"
-                )
-
-        await session(-1)  # warm up: connections, scripts
-        clock = CallClock(saver)
-        cpu = time.process_time()
-        start = time.perf_counter()
-        await asyncio.gather(*(session(i) for i in range(n_sessions)))
-        elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu
-        clock.unwrap()
-        n_turns = n_sessions * turns
-        row: dict[str, Any] = {
-            "turns/s": n_turns / elapsed,
-            "cpu us per turn": cpu / n_turns * 1e6,
-            "wall us per turn": elapsed / n_turns * 1e6,
-        }
-        for method in CallClock.METHODS:
-            calls = clock.calls[method]
-            row[f"{method} per turn"] = calls / n_turns
-            row[f"{method} us"] = clock.ns[method] / max(1, calls) / 1000
-        out[name] = row
+async def bench_concurrency(
+    savers: Savers, n_sessions: int, turns: int, rounds: int = 1
+) -> dict[str, Any]:
+    """Turns per second and CPU per turn of `n_sessions` chats on one event
+    loop, per saver: medians over `rounds` rounds, the savers interleaved
+    round by round (a round of one saver lasts about a second, so the
+    machine's drift would otherwise land on one saver)."""
+    peers = savers.async_savers()
+    graphs = {name: chat_graph(saver) for name, saver in peers.items()}
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in peers}
+    for _ in range(rounds):
+        for name, saver in peers.items():
+            rows[name].append(await _concurrent_round(saver, graphs[name], n_sessions, turns))
+    for saver in peers.values():
         if isinstance(saver, PlainAsync):
             await saver.aclose()
     await savers.ours.aclose()
+    out: dict[str, Any] = {
+        name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        for name, runs in rows.items()
+    }
     out["floor"] = await async_floor(savers.url, n_sessions, turns)
     return out
+
+
+async def _concurrent_round(
+    saver: BaseCheckpointSaver, graph: Any, n_sessions: int, turns: int
+) -> dict[str, float]:
+    tag = uuid.uuid4().hex[:6]
+
+    async def session(i: int) -> None:
+        config = {"configurable": {"thread_id": f"conc-{tag}-{i}"}}
+        for turn in range(turns):
+            await graph.ainvoke({"messages": [HumanMessage(f"q{turn}")]}, config, durability="sync")
+
+    await session(-1)  # warm up: connections, scripts
+    clock = CallClock(saver)
+    cpu = time.process_time()
+    start = time.perf_counter()
+    await asyncio.gather(*(session(i) for i in range(n_sessions)))
+    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    clock.unwrap()
+    n_turns = n_sessions * turns
+    row = {
+        "turns/s": n_turns / elapsed,
+        "cpu us per turn": cpu / n_turns * 1e6,
+        "wall us per turn": elapsed / n_turns * 1e6,
+    }
+    for method in CallClock.METHODS:
+        calls = clock.calls[method]
+        row[f"{method} per turn"] = calls / n_turns
+        row[f"{method} us"] = clock.ns[method] / max(1, calls) / 1000
+    return row
 
 
 async def async_floor(url: str, n_sessions: int, turns: int) -> dict[str, float]:
@@ -672,9 +689,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in (OURS, OURS_Z, *PEERS):
             row = long[name]
             print(f"  {name:<12}" + "  ".join(f"{k}: {v:,.1f}" for k, v in row.items()))
-        conc = asyncio.run(bench_concurrency(savers, 32, conc_turns))
+        conc_rounds = 1 if args.quick else 5
+        conc = asyncio.run(bench_concurrency(savers, 32, conc_turns, conc_rounds))
         results["concurrency"] = conc
-        print(f"\n32 concurrent sessions x {conc_turns} turns (async API, durability='sync')")
+        print(
+            f"\n32 concurrent sessions x {conc_turns} turns (async API, durability='sync'),"
+            f" medians of {conc_rounds} interleaved rounds"
+        )
         for name, row in conc.items():
             if name == "floor":
                 cost = row["cpu us per call"]

@@ -244,18 +244,25 @@ def _never() -> bool:
     return False
 
 
-async def _asend(pool: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Async twin of `_send`."""
+async def _asend(
+    pool: Any,
+    commands: Sequence[tuple[Any, ...]],
+    read: Callable[[list[Any]], None] | None = None,
+) -> list[Any]:
+    """Async twin of `_send`; `read(replies)` runs after each reply is read
+    (a retry starts the list again)."""
     conn = await pool.get_connection()
     try:
         return await conn.retry.call_with_retry(  # type: ignore[no-any-return]
-            lambda: _asend_read(conn, commands), lambda _error: conn.disconnect()
+            lambda: _asend_read(conn, commands, read), lambda _error: conn.disconnect()
         )
     finally:
         await pool.release(conn)
 
 
-async def _asend_read(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+async def _asend_read(
+    conn: Any, commands: Sequence[tuple[Any, ...]], read: Callable[[list[Any]], None] | None
+) -> list[Any]:
     await conn.send_packed_command([_packed(commands)])
     replies: list[Any] = []
     for _ in commands:
@@ -263,6 +270,8 @@ async def _asend_read(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[An
             replies.append(await conn.read_response())
         except ResponseError as exc:
             replies.append(exc)
+        if read is not None:
+            read(replies)
     return replies
 
 
@@ -311,7 +320,8 @@ class _AutoPipeline:
     Only for non-transactional batches on a standalone asyncio client (a
     cluster client routes by slot); the pipeline keeps the client's retry
     policy, timeouts, TLS and ACL, and each batch receives its own replies
-    (errors included, as with ``raise_on_error=False``).
+    (errors included, as with ``raise_on_error=False``) as soon as they are
+    read, while the rest of the pipeline's replies are still arriving.
     """
 
     def __init__(self, client: Any) -> None:
@@ -336,7 +346,9 @@ class _AutoPipeline:
         try:
             pool = _direct(self.client)
             if pool is not None and all(_raw(self.client, b.commands) for b, _ in batches):
-                replies = await _asend(pool, [_args(c) for b, _ in batches for c in b.commands])
+                replies = await _asend(
+                    pool, [_args(c) for b, _ in batches for c in b.commands], _answer(batches)
+                )
             elif len(batches) == 1 and len(batches[0][0].commands) == 1:
                 # Alone in this tick: a plain command costs less than a pipeline.
                 cmd = batches[0][0].commands[0]
@@ -365,6 +377,27 @@ class _AutoPipeline:
             if not future.done():
                 future.set_result(replies[start:end])
             start = end
+
+
+def _answer(
+    batches: list[tuple[Batch, asyncio.Future[list[Any]]]],
+) -> Callable[[list[Any]], None]:
+    """A `read` callback for `_asend` that hands each batch its replies as
+    soon as they are all read, not after the whole pipeline's: its caller
+    goes on with its Python while the rest of the replies arrive."""
+    ends: dict[int, list[int]] = {}
+    end = 0
+    for i, (batch, _) in enumerate(batches):
+        end += len(batch.commands)
+        ends.setdefault(end, []).append(i)
+
+    def read(replies: list[Any]) -> None:
+        for i in ends.get(len(replies), ()):
+            batch, future = batches[i]
+            if not future.done():
+                future.set_result(replies[len(replies) - len(batch.commands) :])
+
+    return read
 
 
 _IN_FLIGHT: set[asyncio.Future[None]] = set()  # keeps flush tasks referenced until done

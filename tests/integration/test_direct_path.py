@@ -4,6 +4,7 @@ connection's state are the same as through redis-py."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -101,3 +102,28 @@ async def test_direct_path_leaves_commands_with_reply_callbacks_to_redis_py(
         assert await _run(client, Batch([("ECHO", "x"), ("PING",)])) == [b"x", True]
     finally:
         await _close(client)
+
+
+async def test_calls_sharing_a_pipeline_each_resume_when_their_own_replies_are_read(
+    redis_url: str, prefix: str
+) -> None:
+    # A small reply and a 64 MB one in one pipeline (one tick): the caller
+    # of the first goes on while the second is still being read.
+    client = redis.asyncio.Redis.from_url(redis_url)
+    big = f"{prefix}:big"
+    loop = asyncio.get_running_loop()
+
+    async def timed(batch: Batch) -> float:
+        await aexecute(client, batch)
+        return loop.time() - start
+
+    try:
+        await aexecute(client, Batch([("SET", big, b"x" * (64 << 20))]))
+        start = loop.time()
+        small, large = await asyncio.gather(
+            timed(Batch([("ECHO", "small")])), timed(Batch([("GET", big)]))
+        )
+        assert small < large * 0.6, (small, large)
+    finally:
+        await aexecute(client, Batch([("UNLINK", big)]))
+        await client.aclose()
