@@ -27,7 +27,7 @@ from ._core import (
 )
 from ._drive import Batch, Command, Flow, Scan
 from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_value
-from .errors import ConfigurationError, SkippedSessionWarning
+from .errors import CheckpointCorruptedError, ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
 
@@ -87,10 +87,16 @@ def delta_history_flow(
             found = raw_seeds[i + 1]
             blobs = {found[j].decode(): found[j + 1] for j in range(0, len(found), 2)}
             suffix, raw = found[0].decode(), found[1]
-            if raw is not None:
-                seeds[channel] = ctx.serde.loads_typed(
-                    unpack_value(raw, ns.blob_prefix + suffix, blobs)
+            if raw is None:  # else the value would silently restart from empty
+                raise CheckpointCorruptedError(
+                    f"checkpoint {raw_id.decode()!r} of session {thread_id!r} lists the "
+                    f"channel value {ns.blob_prefix + suffix!r}, which is missing from Redis."
+                    f" It was deleted by hand or evicted: run `lgrs doctor`, and set "
+                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
+                    f"'volatile-*' policies evict them too)."
                 )
+            seed = unpack_value(raw, ns.blob_prefix + suffix, blobs)
+            seeds[channel] = ctx.serde.loads_typed(seed)
             remaining.discard(channel)
     result: dict[str, DeltaChannelHistory] = {}
     for ch in channels:

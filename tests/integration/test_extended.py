@@ -16,7 +16,7 @@ from langgraph.graph import START, StateGraph
 from test_saver import ACountingConnection, Counter, CountingConnection, checkpoint, config, meta
 from typing_extensions import TypedDict
 
-from langgraph_redis_saver import ConfigurationError, RedisCheckpointSaver
+from langgraph_redis_saver import CheckpointCorruptedError, ConfigurationError, RedisCheckpointSaver
 from support.api import Api
 
 
@@ -273,3 +273,27 @@ async def test_delete_for_runs_that_empties_a_session_unlists_it(
     r.close()
     assert [s.thread_id for s in await api.list_sessions()] == ["kept"]
     assert await api.list({"configurable": {"thread_id": "one-run"}}) == []
+
+
+async def test_delta_seed_missing_from_redis_is_an_error_not_an_empty_value(
+    saver: RedisCheckpointSaver, api: Api, redis_url: str, mode: str
+) -> None:
+    """A snapshot blob deleted by hand or evicted: the rebuilt value would silently
+    lose everything before it, so the read fails as `get_tuple` does for a value."""
+    graph = delta_graph(saver)
+    await run_turns(graph, "evicted", range(12), mode)  # 24 updates: a snapshot at 20
+    cfg = {"configurable": {"thread_id": "evicted"}}
+    assert len((await values(graph, cfg, mode))["log"]) == 24
+    r = redis.Redis.from_url(redis_url)
+    try:
+        pattern = saver.keys.namespace("evicted", "").blob_prefix + "log:*"
+        snapshots = list(r.scan_iter(match=pattern.replace("%", "[%]")))
+        assert snapshots
+        r.delete(*snapshots)
+    finally:
+        r.close()
+    latest = await api.get_tuple(cfg)
+    with pytest.raises(CheckpointCorruptedError, match=r"log:.*missing from Redis"):
+        await api.get_delta_channel_history(config=latest.config, channels=["log"])
+    with pytest.raises(CheckpointCorruptedError, match="missing from Redis"):
+        await values(graph, cfg, mode)
