@@ -26,8 +26,16 @@ from ._core import (
     unindex_runs,
 )
 from ._drive import Batch, Command, Flow, Scan
-from ._records import blob_list, parse_writes, run_member, stray_entry, unpack_value
-from .errors import CheckpointCorruptedError, ConfigurationError, SkippedSessionWarning
+from ._records import (
+    blob_list,
+    load_at,
+    missing_value,
+    parse_writes,
+    run_member,
+    stray_entry,
+    unpack_value,
+)
+from .errors import ConfigurationError, SkippedSessionWarning
 from .keys import Field, escape
 from .lua import calls
 
@@ -86,17 +94,10 @@ def delta_history_flow(
             # stored (as links) before it became a DeltaChannel.
             found = raw_seeds[i + 1]
             blobs = {found[j].decode(): found[j + 1] for j in range(0, len(found), 2)}
-            suffix, raw = found[0].decode(), found[1]
+            key, raw = ns.blob_prefix + found[0].decode(), found[1]
             if raw is None:  # else the value would silently restart from empty
-                raise CheckpointCorruptedError(
-                    f"checkpoint {raw_id.decode()!r} of session {thread_id!r} lists the "
-                    f"channel value {ns.blob_prefix + suffix!r}, which is missing from Redis."
-                    f" It was deleted by hand or evicted: run `lgrs doctor`, and set "
-                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
-                    f"'volatile-*' policies evict them too)."
-                )
-            seed = unpack_value(raw, ns.blob_prefix + suffix, blobs)
-            seeds[channel] = ctx.serde.loads_typed(seed)
+                raise missing_value(raw_id.decode(), thread_id, key)
+            seeds[channel] = load_at(ctx.serde, unpack_value(raw, key, blobs), key)
             remaining.discard(channel)
     result: dict[str, DeltaChannelHistory] = {}
     for ch in channels:

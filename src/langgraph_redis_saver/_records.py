@@ -21,6 +21,7 @@ from ._lists import LINK, TYPE_TAG, rebuild
 from .errors import (
     CheckpointCorruptedError,
     ConfigurationError,
+    DecodeError,
     RedisSaverError,
     SchemaVersionError,
     SerializationError,
@@ -48,7 +49,9 @@ __all__ = [
     "check_record_format",
     "dump_metadata",
     "inflate_limit",
+    "load_at",
     "make_config",
+    "missing_value",
     "pack_link",
     "pack_typed",
     "parse_entry",
@@ -309,8 +312,28 @@ def parse_writes(serde: SerializerProtocol, raw: Iterable[bytes], key: str) -> l
             raise CheckpointCorruptedError(f"{key!r} holds a malformed pending write") from exc
         rows.append((writes_sort_key(task_path, task_id, idx), task_id, channel, typ, data))
     rows.sort(key=lambda r: r[0])
-    loads = serde.loads_typed
-    return [(task_id, channel, loads((typ, data))) for _, task_id, channel, typ, data in rows]
+    return [
+        (task_id, channel, load_at(serde, (typ, data), key))
+        for _, task_id, channel, typ, data in rows
+    ]
+
+
+def load_at(serde: SerializerProtocol, typed: tuple[str, bytes], key: str) -> Any:
+    """``serde.loads_typed(typed)``; a `DecodeError` names `key`, where the bytes are."""
+    try:
+        return serde.loads_typed(typed)
+    except DecodeError as exc:
+        raise type(exc)(f"{key!r}: {exc}") from exc
+
+
+def missing_value(checkpoint_id: str, thread_id: str, key: str) -> CheckpointCorruptedError:
+    """The error for a channel value that a record lists and Redis no longer holds."""
+    return CheckpointCorruptedError(
+        f"checkpoint {checkpoint_id!r} of session {thread_id!r} lists the channel value "
+        f"{key!r}, which is missing from Redis. It was deleted by hand or evicted: run "
+        f"`lgrs doctor`, and set maxmemory-policy to 'noeviction' (every saver key has a "
+        f"TTL, so 'volatile-*' policies evict them too)."
+    )
 
 
 def metadata_damage(metadata: Any) -> str | None:
@@ -376,8 +399,7 @@ def _parse_entry(
     cid = raw_id.decode()
     rkey = ns.record(cid)
     check_record_format(fmt, rkey)
-    loads = serde.loads_typed
-    checkpoint = cast("Checkpoint", loads(unpack_typed(raw_checkpoint, rkey)))
+    checkpoint = cast("Checkpoint", load_at(serde, unpack_typed(raw_checkpoint, rkey), rkey))
     try:
         metadata = json.loads(raw_metadata) if raw_metadata else {}
     except (ValueError, RecursionError) as exc:
@@ -399,16 +421,11 @@ def _parse_entry(
                 if suffix.split(":", 1)[0] in channels:
                     continue
             if value is None:
-                raise CheckpointCorruptedError(
-                    f"checkpoint {cid!r} of session {thread_id!r} lists the channel value "
-                    f"{ns.blob_prefix + suffix!r}, which is missing from Redis. It was "
-                    f"deleted by hand or evicted: run `lgrs doctor`, and set "
-                    f"maxmemory-policy to 'noeviction' (every saver key has a TTL, so "
-                    f"'volatile-*' policies evict them too)."
-                )
+                raise missing_value(cid, thread_id, ns.blob_prefix + suffix)
             if channel is None:
                 raise CheckpointCorruptedError(f"{rkey!r} lists an unknown blob {suffix!r}")
-            channel_values[channel] = loads(unpack_value(value, ns.blob_prefix + suffix, listed))
+            key = ns.blob_prefix + suffix
+            channel_values[channel] = load_at(serde, unpack_value(value, key, listed), key)
     checkpoint["channel_values"] = channel_values
 
     from langgraph.checkpoint.base import CheckpointTuple

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
+from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 
@@ -453,6 +455,29 @@ async def test_corrupted_records_raise_our_errors(
     with pytest.raises(SchemaVersionError, match="Upgrade"):
         await api.get_tuple(config("evicted", cid2))
     r.close()
+
+
+async def test_truncated_values_raise_decode_errors_naming_their_key(
+    api: Any, saver: RedisCheckpointSaver, redis_url: str
+) -> None:
+    from langgraph_redis_saver import DecodeError
+
+    cp = checkpoint({"messages": [HumanMessage("hi", id="1")] * 5})
+    stored = await api.put(config("cut"), cp, meta(), cp["channel_versions"])
+    await api.put_writes(stored, [("messages", "more")], "task-1")
+    ns = saver.keys.namespace("cut", "")
+    r = redis.Redis.from_url(redis_url)
+    try:
+        blob = ns.blob("messages", cp["channel_versions"]["messages"])
+        r.set(blob, r.get(blob)[:-3])
+        with pytest.raises(DecodeError, match=re.escape(repr(blob))):
+            await api.get_tuple(config("cut"))
+        record = ns.record(cp["id"])
+        r.hset(record, "checkpoint", r.hget(record, "checkpoint")[:-3])
+        with pytest.raises(DecodeError, match=re.escape(repr(record))):
+            await api.get_tuple(config("cut"))
+    finally:
+        r.close()
 
 
 async def test_dangling_latest_falls_back_to_newest_complete_record(
