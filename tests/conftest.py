@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from support.api import Api
@@ -91,3 +92,11 @@ async def saver(redis_url: str, prefix: str) -> AsyncIterator[RedisCheckpointSav
 @pytest.fixture
 def api(saver: RedisCheckpointSaver, mode: str) -> Api:
     return Api(saver, mode)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain sync client on the test server, for writing and checking raw keys."""
+    c = redis.Redis.from_url(redis_url)
+    yield c
+    c.close()

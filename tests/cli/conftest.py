@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from support.lgrs_sessions import Lgrs, interview, write_sessions
@@ -36,14 +35,6 @@ def fresh(redis_url: str, prefix: str) -> Iterator[tuple[Lgrs, Callable[..., Non
     yield Lgrs(redis_url, prefix), write
     saver.clear_all()
     saver.close()
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client on the test server, for writing what the commands read."""
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
 
 
 @pytest.fixture

@@ -50,14 +50,6 @@ def canary(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client on the test server, for writing what the pages read."""
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def site(
     redis_url: str, prefix: str, client: redis.Redis, canary: Path
 ) -> Iterator[tuple[Lgrs, TestClient]]:

@@ -61,19 +61,31 @@ def legacy_conversation(b: Browser, session: str) -> tuple[LegacyState, Conversa
         SessionNotFoundError: there is no legacy session of that id either.
         LegacyPickleError: its pickle is corrupted, too big or not a session.
     """
+    from langgraph_redis_saver.legacy._view import legacy_conversation as conversation
+
+    state = _read(b, session, "shown")
+    return state, conversation(state, b.channel)
+
+
+def _read(b: Browser, session: str, what: str) -> LegacyState:
+    """The legacy session `session`; errors say it cannot be `what` (shown, exported).
+
+    Raises:
+        SessionNotFoundError: there is no legacy session of that id either.
+        LegacyPickleError: its pickle is corrupted, too big or not a session.
+    """
     from langgraph_redis_saver.legacy._migrate import read_legacy_session
     from langgraph_redis_saver.legacy._unpickle import LegacyPickleError
-    from langgraph_redis_saver.legacy._view import legacy_conversation as conversation
 
     try:
         state = read_legacy_session(b.client, b.keys, session)
     except LegacyPickleError as exc:
         raise LegacyPickleError(
-            f"legacy pickled session {session!r} cannot be shown: {exc}"
+            f"legacy pickled session {session!r} cannot be {what}: {exc}"
         ) from None
     if state is None:
         raise _not_found(session)
-    return state, conversation(state, b.channel)
+    return state
 
 
 Export = tuple[str, dict[str, Any] | None, str | None]
@@ -90,19 +102,9 @@ def export_legacy(b: Browser, session: str, options: dict[str, Any]) -> dict[str
         SessionNotFoundError: there is no legacy session of that id either.
         LegacyPickleError: its pickle is corrupted, too big or not a session.
     """
-    from langgraph_redis_saver.legacy._migrate import read_legacy_session
-    from langgraph_redis_saver.legacy._unpickle import LegacyPickleError
     from langgraph_redis_saver.legacy._view import legacy_export
 
-    try:
-        state = read_legacy_session(b.client, b.keys, session)
-    except LegacyPickleError as exc:
-        raise LegacyPickleError(
-            f"legacy pickled session {session!r} cannot be exported: {exc}"
-        ) from None
-    if state is None:
-        raise _not_found(session)
-    return legacy_export(state, b.channel, **options)
+    return legacy_export(_read(b, session, "exported"), b.channel, **options)
 
 
 def legacy_exports(
