@@ -684,15 +684,19 @@ def test_serde_depth_limit_is_symmetric() -> None:
         serde.dumps_typed(nest_tuples(MAX_DEPTH + 1))
 
 
-def test_serde_circular_reference_is_a_serialization_error() -> None:
+def test_serde_circular_reference_is_a_serialization_error_that_says_so() -> None:
     loop: list[Any] = []
     loop.append(loop)
-    with pytest.raises(SerializationError):
+    with pytest.raises(SerializationError, match="circular"):
         SafeMsgpackSerializer().dumps_typed(loop)
     cycle: list[Any] = []
     cycle.append((cycle,))
-    with pytest.raises(SerializationError):
+    with pytest.raises(SerializationError, match="circular"):
         SafeMsgpackSerializer().dumps_typed(cycle)
+    itself: dict[str, Any] = {}
+    itself["me"] = itself
+    with pytest.raises(SerializationError, match="circular"):
+        SafeMsgpackSerializer().dumps_typed({"state": itself})
 
 
 # --- wire format -------------------------------------------------------------------------

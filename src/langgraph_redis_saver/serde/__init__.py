@@ -334,8 +334,14 @@ class SafeMsgpackSerializer:
         except SerializationError:
             raise
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            why = str(exc)
+            if "recursion limit" in why:  # msgpack's own nesting limit
+                why = (
+                    "lists, dicts or tuples nested too deeply, or circular (one that"
+                    " contains itself): store a flatter value, or break the cycle"
+                )
             raise SerializationError(
-                f"Cannot serialize value of type {_type_name(obj)!r}: {exc}"
+                f"Cannot serialize value of type {_type_name(obj)!r}: {why}"
             ) from exc
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
