@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 
 from langgraph_redis_saver import RedisCheckpointSaver
 from langgraph_redis_saver.browse import Browser
+from langgraph_redis_saver.keys import KeySchema
 from langgraph_redis_saver.web import create_app
 from langgraph_redis_saver.web._views import visible
 from support.legacy_store import (
@@ -294,3 +295,21 @@ def test_web_doctor_counts_legacy_sessions_as_lgrs_doctor_does(
     (legacy,) = [f for f in findings if f["check"] == "legacy sessions"]
     assert "10 legacy pickled session(s)" in legacy["message"]
     assert legacy["message"] in html.unescape(client.get("/doctor").text)
+
+
+def test_web_head_of_a_legacy_or_damaged_session_says_so_instead_of_failing(
+    site: tuple[Lgrs, TestClient], client: redis.Redis, prefix: str
+) -> None:
+    _, web = site
+    keys = KeySchema(prefix)
+    assert web.get("/api/head", params={"id": "cli_2"}).json() == {
+        "checkpointId": None,
+        "legacy": True,
+    }
+    client.set(keys.root_latest("bad"), b"\xff\xfe not text")
+    answer = web.get("/api/head", params={"id": "bad"})
+    assert answer.status_code == 422
+    assert answer.json()["checkpointId"] is None
+    assert "lgrs doctor" in answer.json()["error"]
+    head = web.get("/api/head", params={"id": "iv-1"}).json()
+    assert head == {"checkpointId": client.get(keys.root_latest("iv-1")).decode()}

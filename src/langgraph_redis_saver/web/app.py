@@ -46,6 +46,7 @@ from langgraph_redis_saver.browse import (
 )
 from langgraph_redis_saver.cli import legacy, output
 from langgraph_redis_saver.errors import LegacySessionError, RedisSaverError
+from langgraph_redis_saver.legacy._store import is_pickle
 
 from . import _views
 from ._guard import Guard, allowed_hosts, same
@@ -359,7 +360,21 @@ def head(request: Request) -> Response:
     b = _site(request).browser
     session, ns = _session_args(request)
     latest = b.client.get(b.keys.namespace(session, ns).latest)
-    return JSONResponse({"checkpointId": latest.decode() if latest else None})
+    if latest is None:
+        return JSONResponse({"checkpointId": None})
+    if is_pickle(latest):
+        return JSONResponse({"checkpointId": None, "legacy": True})
+    try:
+        return JSONResponse({"checkpointId": latest.decode()})
+    except UnicodeDecodeError:
+        return JSONResponse(
+            {
+                "checkpointId": None,
+                "error": "the session's latest pointer is not a checkpoint id (not UTF-8"
+                " text), so it was changed outside the saver: run lgrs doctor",
+            },
+            status_code=422,
+        )
 
 
 async def delete(request: Request) -> Response:
