@@ -44,6 +44,10 @@ def test_lgrs_sessions_legacy_lists_pickled_sessions(
     assert "cli_20251108_145739" in text and "2 legacy pickled sessions" in text
     # the saver's own listing does not show them
     assert json.loads(lgrs("sessions", "--json").stdout) == []
+    # filters that legacy sessions cannot answer are refused, not ignored
+    for option in (["--user", "u1"], ["--since", "2h"]):
+        refused = lgrs("sessions", "--legacy", *option, code=2)
+        assert "do not apply with --legacy" in refused.stderr
 
 
 def test_lgrs_show_a_legacy_session_read_only(lgrs: Lgrs, client: redis.Redis, prefix: str) -> None:

@@ -128,7 +128,11 @@ def cli(
     show_default=True,
     help="At most N sessions; 0 for all.",
 )
-@click.option("--legacy", is_flag=True, help="List legacy pickled sessions instead (SCAN).")
+@click.option(
+    "--legacy",
+    is_flag=True,
+    help="List legacy pickled sessions instead (SCAN; no --user, --since).",
+)
 @output_options
 def sessions(
     settings: Settings, user: str | None, since: datetime | None, limit: int, legacy: bool
@@ -144,6 +148,11 @@ def sessions(
     if legacy:
         from .migrate import sessions_legacy
 
+        if user is not None or since is not None:
+            raise click.UsageError(
+                "--user and --since do not apply with --legacy: a legacy pickled session has "
+                "no user index or update time; list them all with lgrs sessions --legacy"
+            )
         with browse(settings) as b:
             return sessions_legacy(settings, b, limit)
     from langgraph_redis_saver.browse import SkippedEntry
