@@ -250,9 +250,7 @@ def plan_delete(b: Browser, sessions: Sequence[str], *, where: str) -> DeletePla
     ]
     missing = [s for s in unique if s not in checkpointed and not pickles[s]]
     if missing:
-        raise SessionNotFoundError(
-            f"session {missing[0]!r} not found (it does not exist or has expired)"
-        )
+        raise _not_found(missing[0])
     sizes = b.session_sizes(checkpointed) if checkpointed else {}
     counts = {s: (sizes[s][0] if s in sizes else 0) + len(pickles[s]) for s in unique}
     entries: list[dict[str, Any]] = [

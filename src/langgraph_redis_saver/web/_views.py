@@ -143,7 +143,7 @@ def list_sessions(
     page = max(page, 1)
     found = read(page)
     assert found.total is not None  # count=True
-    pages = max(1, -(-found.total // per_page))
+    pages = _pages(found.total, per_page)
     if page > pages:
         page = pages
         found = read(page)
@@ -209,7 +209,7 @@ def list_legacy(
     if search:
         needle = search.casefold()
         found = [f for f in found if needle in f.session_id.casefold()]
-    pages = max(1, -(-len(found) // per_page))
+    pages = _pages(len(found), per_page)
     page = min(max(page, 1), pages)
     shown = found[(page - 1) * per_page : page * per_page]
     return LegacyListing(
@@ -220,6 +220,11 @@ def list_legacy(
         per_page=per_page,
         ambiguous=[f.key for f in found if f.ambiguous],
     )
+
+
+def _pages(total: int, per_page: int) -> int:
+    """Pages that `total` rows fill, at least one (an empty listing is one page)."""
+    return max(1, -(-total // per_page))
 
 
 def problem_status(exc: Exception) -> str:
